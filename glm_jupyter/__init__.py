@@ -1,0 +1,59 @@
+"""GLM models in Jupyter: `%load_ext glm_jupyter`, then `%%glm` streams answers with reasoning.
+
+Importing this package is cheap: modules load when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+__all__ = [
+    "GLM",
+    "AsyncClient",
+    "Client",
+    "Endpoint",
+    "GLMError",
+    "Session",
+    "Simulator",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+_LAZY = {
+    "GLM": "settings",
+    "AsyncClient": "client",
+    "Client": "client",
+    "Endpoint": "client",
+    "GLMError": "errors",
+    "Session": "runner",
+    "Simulator": "simulator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'glm_jupyter' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """`%load_ext glm_jupyter`: register `%glm` / `%%glm` and the `GLM` config class."""
+    from .extension import load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """`%unload_ext glm_jupyter`."""
+    from .extension import unload
+
+    unload(shell)

@@ -1,0 +1,287 @@
+"""HTTP clients (sync and async) that stream a chat completion as events, with retries.
+
+Both clients share `_Exchange`, which holds everything but the I/O: decoding, retry decisions,
+error mapping, and the check that a stream really ended. Retries happen only before the first
+byte of a successful response: once output has started, a failure is raised and the caller keeps
+what arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from . import errors
+from .dialects import ChunkParser, error_from_chunk
+from .failures import ErrorContext, RetryPolicy, classify
+from .keys import BearerAuth, Secret
+from .messages import Event, Finish, StreamFailure, StreamOpened
+from .providers import Provider, ThinkTags
+from .sse import SSEDecoder
+
+SIMULATOR_HEADER = "x-glm-simulator"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go and how they are signed."""
+
+    provider: Provider
+    base_url: str
+    api_key: Secret | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def url(self) -> str:
+        """The chat completions URL."""
+        return self.base_url.rstrip("/") + "/chat/completions"
+
+    def scrub(self, text: str) -> str:
+        """`text` without the key in it."""
+        return self.api_key.scrub(text) if self.api_key else text
+
+    def httpx_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by `httpx.Client` and `httpx.AsyncClient`."""
+        return {
+            "auth": BearerAuth(self.api_key) if self.api_key else None,
+            "timeout": httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
+            "headers": {"Accept": "text/event-stream", "Content-Type": "application/json"},
+        }
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Deterministic request bytes: equal prompts give equal prefixes for the server's cache."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+TRUNCATED = "truncated"
+
+
+class _Exchange:
+    """One logical request across its attempts: everything except the I/O."""
+
+    __slots__ = ("_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint",
+                 "finished", "started")
+
+    def __init__(self, endpoint: Endpoint, payload: dict[str, Any], think_tags: ThinkTags) -> None:
+        self.endpoint = endpoint
+        self.body = encode(payload)
+        self.attempt = 0
+        self.started = False  # a 200 arrived: from here on nothing is retried
+        self.done = False  # `[DONE]` arrived
+        self.finished = False  # a finish reason arrived
+        self._decoder = SSEDecoder()
+        self._parser = ChunkParser(think_tags)
+        self._ctx = ErrorContext(
+            provider=endpoint.provider,
+            base_url=endpoint.base_url,
+            model=str(payload.get("model", "")),
+            prompt_chars=len(json.dumps(payload.get("messages", []), ensure_ascii=False)),
+            scrub=endpoint.scrub,
+        )
+
+    def _raise_or_wait(self, error: errors.GLMError, retryable: bool, retry_after: str | None) -> float:
+        wait = self.endpoint.retry.delay(self.attempt, retry_after) if retryable else None
+        if wait is None:
+            raise error
+        self.attempt += 1
+        return wait
+
+    def failed_status(self, status: int, body: bytes, headers: httpx.Headers) -> float:
+        """An error response: seconds to wait before retrying, or raise."""
+        try:
+            failure = error_from_chunk(json.loads(body), status)
+        except ValueError:
+            text = body.decode("utf-8", "replace").strip()[:300]
+            failure = StreamFailure(None, text or httpx.codes.get_reason_phrase(status), status)
+        error, retryable = classify(failure, self._ctx)
+        return self._raise_or_wait(error, retryable, headers.get("retry-after"))
+
+    def failed_transport(self, exc: httpx.TransportError) -> float:
+        """A connection failure: seconds to wait before retrying, or raise."""
+        what = self.endpoint.scrub(f"{type(exc).__name__}: {exc}".rstrip(": "))
+        if self.started:
+            raise errors.StreamInterruptedError(
+                f"The connection to {self.endpoint.base_url} broke mid-answer ({what}). "
+                "What arrived is kept; run the cell again for a complete answer."
+            )
+        error = errors.ConnectionFailedError(
+            f"Could not get an answer from {self.endpoint.url} ({what}) after "
+            f"{self.attempt + 1} attempt(s). Is the server running, and is the base URL right "
+            "(GLM_BASE_URL, see %glm config)?"
+        )
+        return self._raise_or_wait(error, True, None)
+
+    def opened(self, response: httpx.Response) -> StreamOpened:
+        """A 200 arrived."""
+        self.started = True
+        return StreamOpened(server=response.headers.get(SIMULATOR_HEADER))
+
+    def streaming(self, response: httpx.Response) -> bool:
+        """False when the server answered with one JSON object instead of a stream."""
+        return "json" not in response.headers.get("content-type", "")
+
+    def chunk(self, data: bytes) -> list[Event]:
+        """Events completed by one network chunk; a fatal `StreamFailure` ends the list."""
+        out: list[Event] = []
+        for name, payload in self._decoder.feed(data):
+            if payload == b"[DONE]":
+                self.done = True
+                break
+            self._parse(name, payload, out)
+        return out
+
+    def _parse(self, name: str, payload: bytes, out: list[Event]) -> None:
+        try:
+            obj = json.loads(payload)
+        except ValueError:
+            # One bad line is skipped, not fatal: everything before and after it still counts.
+            excerpt = payload[:120].decode("utf-8", "replace")
+            out.append(StreamFailure("malformed", f"skipped a malformed chunk: {excerpt}", fatal=False))
+            return
+        if name == "error" and not (isinstance(obj, dict) and "error" in obj):
+            obj = {"error": obj}
+        for event in self._parser.feed(obj):
+            if type(event) is Finish:
+                self.finished = True
+            out.append(event)
+
+    def whole(self, body: bytes) -> list[Event]:
+        """A non-streamed JSON answer."""
+        self.done = True
+        out: list[Event] = []
+        self._parse("message", body, out)
+        return out + self.end()
+
+    def end(self) -> list[Event]:
+        """The body ended: the last held events, then a fatal failure if it was cut short."""
+        out: list[Event] = []
+        for name, payload in self._decoder.close():
+            if payload != b"[DONE]":
+                self._parse(name, payload, out)
+        out += self._parser.close()
+        if not (self.done or self.finished):
+            out.append(StreamFailure(TRUNCATED, "the stream ended without a finish reason"))
+        return out
+
+    def error_for(self, failure: StreamFailure) -> errors.GLMError:
+        """The exception to raise for a fatal failure inside a 200 stream."""
+        if failure.code == TRUNCATED:
+            return errors.StreamInterruptedError(
+                f"The stream from {self.endpoint.base_url} ended before the answer was complete "
+                "(no finish reason, no [DONE]). What arrived is kept; run the cell again."
+            )
+        return classify(failure, self._ctx)[0]
+
+
+def _fatal(event: Event) -> bool:
+    return type(event) is StreamFailure and event.fatal
+
+
+class Client:
+    """Synchronous streaming client; `transport=` is the seam tests use."""
+
+    def __init__(self, endpoint: Endpoint, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.endpoint = endpoint
+        self._http = httpx.Client(transport=transport, **endpoint.httpx_options())
+
+    def stream(self, payload: dict[str, Any], *, think_tags: ThinkTags = "off") -> Iterator[Event]:
+        """Events of one chat completion; close the iterator to drop the connection."""
+        ex = _Exchange(self.endpoint, payload, think_tags)
+        while True:
+            try:
+                with self._http.stream("POST", self.endpoint.url, content=ex.body) as response:
+                    if response.status_code >= 400:
+                        wait = ex.failed_status(response.status_code, response.read(), response.headers)
+                    else:
+                        yield ex.opened(response)
+                        if not ex.streaming(response):
+                            events = ex.whole(response.read())
+                        else:
+                            for data in response.iter_bytes():
+                                for event in ex.chunk(data):
+                                    if _fatal(event):
+                                        raise ex.error_for(event)  # type: ignore[arg-type]
+                                    yield event
+                                if ex.done:
+                                    break
+                            events = ex.end()
+                        for event in events:
+                            if _fatal(event):
+                                raise ex.error_for(event)  # type: ignore[arg-type]
+                            yield event
+                        return
+            except httpx.TransportError as exc:
+                wait = ex.failed_transport(exc)
+            time.sleep(wait)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """Asynchronous streaming client for the kernel's event loop; `transport=` for tests."""
+
+    def __init__(
+        self, endpoint: Endpoint, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.endpoint = endpoint
+        self._http = httpx.AsyncClient(transport=transport, **endpoint.httpx_options())
+
+    async def stream(
+        self, payload: dict[str, Any], *, think_tags: ThinkTags = "off"
+    ) -> AsyncIterator[Event]:
+        """Events of one chat completion; `aclose()` the iterator to drop the connection."""
+        ex = _Exchange(self.endpoint, payload, think_tags)
+        while True:
+            try:
+                async with self._http.stream("POST", self.endpoint.url, content=ex.body) as response:
+                    if response.status_code >= 400:
+                        body = await response.aread()
+                        wait = ex.failed_status(response.status_code, body, response.headers)
+                    else:
+                        yield ex.opened(response)
+                        if not ex.streaming(response):
+                            events = ex.whole(await response.aread())
+                        else:
+                            async for data in response.aiter_bytes():
+                                for event in ex.chunk(data):
+                                    if _fatal(event):
+                                        raise ex.error_for(event)  # type: ignore[arg-type]
+                                    yield event
+                                if ex.done:
+                                    break
+                            events = ex.end()
+                        for event in events:
+                            if _fatal(event):
+                                raise ex.error_for(event)  # type: ignore[arg-type]
+                            yield event
+                        return
+            except httpx.TransportError as exc:
+                wait = ex.failed_transport(exc)
+            await asyncio.sleep(wait)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,223 @@
+"""Pure protocol code: the request body each provider wants, and chunk dicts -> events for all of them.
+
+One parser reads every dialect: Z.ai and SGLang put reasoning in `reasoning_content`, vLLM and
+Ollama in `reasoning`, OpenRouter in `reasoning` plus `reasoning_details`, llama.cpp either in
+`reasoning_content` or as `<think>` tags inside `content`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .messages import (
+    Event,
+    Finish,
+    Message,
+    ReasoningDelta,
+    StreamFailure,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+from .providers import Provider, ThinkTags
+from .thinktags import ThinkTagSplitter
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+def wire_message(message: Message, provider: Provider, *, with_reasoning: bool) -> dict[str, Any]:
+    """One message in the provider's wire shape, reasoning in the field that server reads back."""
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.role == "assistant":
+        if with_reasoning and message.reasoning:
+            if provider.reasoning_back == "reasoning_details":
+                out["reasoning_details"] = [{"type": "reasoning.text", "text": message.reasoning}]
+            else:
+                out[provider.reasoning_back] = message.reasoning
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        out["name"] = message.name
+    return out
+
+
+def _thinking_fields(provider: Provider, thinking: bool | None, preserve: bool) -> dict[str, Any]:
+    control = provider.thinking_control
+    if control == "zai":
+        if thinking is None and not preserve:
+            return {}
+        block: dict[str, Any] = {"type": "disabled" if thinking is False else "enabled"}
+        if preserve:
+            block["clear_thinking"] = False
+        return {"thinking": block}
+    if control == "chat_template":
+        kwargs: dict[str, Any] = {}
+        if thinking is not None:
+            kwargs["enable_thinking"] = thinking
+        if preserve:
+            kwargs["clear_thinking"] = False
+        return {"chat_template_kwargs": kwargs} if kwargs else {}
+    if control == "reasoning_effort":
+        return {} if thinking is None else {"reasoning_effort": "high" if thinking else "none"}
+    if control == "openrouter":
+        return {} if thinking is None else {"reasoning": {"enabled": thinking}}
+    return {}
+
+
+def build_request(
+    provider: Provider,
+    *,
+    model: str,
+    messages: Sequence[Message],
+    thinking: bool | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    json_mode: bool = False,
+    tools: Sequence[dict[str, Any]] = (),
+    preserve_thinking: bool = False,
+    stream: bool = True,
+) -> dict[str, Any]:
+    """The JSON body for `{base}/chat/completions`, in this provider's dialect."""
+    # Reasoning goes back when the server keeps it (preserved thinking) and, always, on turns
+    # that called tools: interleaved thinking needs it before the tool results.
+    body: dict[str, Any] = {
+        "model": provider.model_id(model),
+        "messages": [
+            wire_message(m, provider, with_reasoning=preserve_thinking or bool(m.tool_calls))
+            for m in messages
+        ],
+    }
+    body.update(_thinking_fields(provider, thinking, preserve_thinking))
+    if temperature is not None:
+        body["temperature"] = temperature
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if json_mode:
+        body["response_format"] = {"type": "json_object"}
+    if tools:
+        body["tools"] = list(tools)
+        if provider.tool_choice:
+            body["tool_choice"] = "auto"
+        if stream and provider.tool_stream:
+            body["tool_stream"] = True
+    body["stream"] = stream
+    if stream and provider.usage_option:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def parse_usage(raw: dict[str, Any]) -> Usage:
+    """Usage from any dialect: cached and reasoning tokens live in `*_details` sub-objects."""
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    cost = raw.get("cost")
+    return Usage(
+        prompt_tokens=_int(raw.get("prompt_tokens")),
+        completion_tokens=_int(raw.get("completion_tokens")),
+        cached_tokens=_int(prompt_details.get("cached_tokens")),
+        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+    )
+
+
+def error_from_chunk(raw: Any, status: int | None = None) -> StreamFailure:
+    """A server error object (`{"error": {...}}`, or the bare inner object) as an event."""
+    error = raw.get("error", raw) if isinstance(raw, dict) else raw
+    if not isinstance(error, dict):
+        return StreamFailure(code=None, message=str(error), status=status)
+    code = error.get("code")
+    message = error.get("message") or error.get("msg") or error.get("detail") or str(error)
+    return StreamFailure(
+        code=None if code is None else str(code), message=str(message), status=status, raw=error
+    )
+
+
+def _reasoning_text(delta: dict[str, Any]) -> str:
+    text = delta.get("reasoning_content") or delta.get("reasoning")
+    if text:
+        return str(text)
+    details = delta.get("reasoning_details")
+    if details:  # OpenRouter without the plain `reasoning` mirror
+        return "".join(
+            str(d.get("text") or d.get("summary") or "") for d in details if isinstance(d, dict)
+        )
+    return ""
+
+
+class ChunkParser:
+    """Turns parsed chunk dicts of any dialect into events; one instance per response."""
+
+    __slots__ = ("_tags",)
+
+    def __init__(self, think_tags: ThinkTags = "off") -> None:
+        self._tags = ThinkTagSplitter(think_tags)
+
+    def feed(self, chunk: Any) -> list[Event]:
+        """Events carried by one chunk (streamed delta or a whole non-streamed response)."""
+        if not isinstance(chunk, dict):
+            return [StreamFailure(code=None, message=f"unexpected chunk: {chunk!r:.200}")]
+        if "error" in chunk and chunk["error"]:
+            return [error_from_chunk(chunk)]
+        out: list[Event] = []
+        choices = chunk.get("choices")
+        if choices:
+            choice = choices[0]
+            delta = choice.get("delta") or choice.get("message")
+            if delta:
+                self._delta(delta, out)
+            reason = choice.get("finish_reason")
+            if reason:
+                out.extend(self._tags.close())
+                out.append(Finish(str(reason)))
+        usage = chunk.get("usage")
+        if usage:
+            out.append(UsageReport(parse_usage(usage)))
+        return out
+
+    def _delta(self, delta: dict[str, Any], out: list[Event]) -> None:
+        reasoning = _reasoning_text(delta)
+        if reasoning:
+            out.extend(self._tags.server_reasoning_seen())
+            out.append(ReasoningDelta(reasoning))
+        content = delta.get("content")
+        if content:
+            out.extend(self._tags.feed(content) if not self._tags.passthrough else (TextDelta(content),))
+        calls = delta.get("tool_calls")
+        if calls:
+            for position, call in enumerate(calls):
+                out.append(_tool_call_delta(call, position))
+
+    def close(self) -> list[Event]:
+        """End of stream: whatever the tag splitter still holds."""
+        return list(self._tags.close())
+
+
+def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if arguments is None:
+        arguments = ""
+    elif not isinstance(arguments, str):  # the OpenAPI text says object; servers send a string
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    index = call.get("index")
+    return ToolCallDelta(
+        index=index if isinstance(index, int) else position,
+        id=call.get("id") or None,
+        name=function.get("name") or None,
+        arguments=arguments,
+    )

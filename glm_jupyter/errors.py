@@ -1,0 +1,89 @@
+"""One exception tree for everything that can go wrong talking to a GLM server.
+
+    GLMError
+    ├── ConfigurationError          settings that cannot work (unknown provider, no base URL)
+    │   └── MissingAPIKeyError      a cloud provider with no key in the environment
+    ├── APIError                    the server answered with an error (HTTP or in-stream)
+    │   ├── AuthenticationError     401, codes 1000-1004
+    │   ├── BalanceOrRegionError    1113: no balance, or a key used on the wrong region/plan
+    │   ├── InvalidRequestError     400, codes 1210, 1214
+    │   ├── ModelNotFoundError      1211
+    │   ├── PromptTooLongError      1261
+    │   ├── ContentFilterError      1301
+    │   ├── RateLimitError          429, codes 1302, 1303, 1305 (retried first)
+    │   ├── QuotaExceededError      1304, 1308, 1310
+    │   └── ServerError             5xx (retried first)
+    ├── ConnectionFailedError       no connection, or the server went silent (retried first)
+    └── StreamInterruptedError      the stream broke after output started (never retried)
+
+Every message says what to do next. None of them ever holds the API key.
+"""
+
+from __future__ import annotations
+
+
+class GLMError(Exception):
+    """Base class of every glm-jupyter error."""
+
+
+class ConfigurationError(GLMError):
+    """The settings cannot produce a working request."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """A provider that needs a key has none."""
+
+
+class APIError(GLMError):
+    """The server answered with an error."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthenticationError(APIError):
+    """The key was refused."""
+
+
+class BalanceOrRegionError(APIError):
+    """Code 1113: the account has no balance, or the key belongs to another region or plan."""
+
+
+class InvalidRequestError(APIError):
+    """The server rejected a parameter."""
+
+
+class ModelNotFoundError(APIError):
+    """The model name is unknown to this server."""
+
+
+class PromptTooLongError(APIError):
+    """The prompt does not fit the model's context window."""
+
+
+class ContentFilterError(APIError):
+    """The content was flagged by the provider's safety filter."""
+
+
+class RateLimitError(APIError):
+    """Too many requests right now; retried with backoff before this is raised."""
+
+
+class QuotaExceededError(APIError):
+    """A daily or plan-window quota is used up."""
+
+
+class ServerError(APIError):
+    """The server failed (5xx)."""
+
+
+class ConnectionFailedError(GLMError):
+    """The server could not be reached, or stopped answering before the first byte."""
+
+
+class StreamInterruptedError(GLMError):
+    """The stream broke after output had started; what arrived is kept by the caller."""

@@ -1,0 +1,116 @@
+"""Pure data: conversation messages, tool calls, usage, and the stream events every dialect becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+# --- conversation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the model asked for; `arguments` is the raw JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message; assistant turns keep their reasoning so it can be sent back."""
+
+    role: str
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts for one response, plus the server's own cost figure when it sends one."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        """The four counts, as the response JSON carries them."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+
+# --- stream events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOpened:
+    """The server answered 200 and the body started; `server` names a simulator when it is one."""
+
+    server: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of tool call number `index`: id and name come first, arguments may come in pieces."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Token usage, usually on the last chunk."""
+
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The model stopped, for `reason` (stop, tool_calls, length, sensitive, ...)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailure:
+    """An error inside the stream (`data: {"error": ...}`, `event: error`, a cut or a bad chunk).
+
+    `fatal=False` marks a malformed chunk that was skipped: the stream goes on after it.
+    """
+
+    code: str | None
+    message: str
+    status: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    fatal: bool = True
+
+
+Event = Union[
+    StreamOpened, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport, Finish, StreamFailure
+]

@@ -1,0 +1,170 @@
+"""Settings: the `GLM` traitlets class, and resolution of flags > config > environment > defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+from traitlets.config import Configurable
+
+from .errors import ConfigurationError, MissingAPIKeyError
+from .keys import Secret, find_key
+from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
+
+
+class GLM(Configurable):
+    """glm-jupyter settings: `%config GLM.model = "glm-5"` or `c.GLM.model` in ipython_config.py."""
+
+    provider = Unicode(
+        "", help=f"Provider: {', '.join(PROVIDERS)}. Empty: GLM_PROVIDER, else {DEFAULT_PROVIDER}."
+    ).tag(config=True)
+    model = Unicode("", help="Model id. Empty: GLM_MODEL, else the provider's default.").tag(
+        config=True
+    )
+    base_url = Unicode("", help="Server base URL. Empty: GLM_BASE_URL, else the provider's.").tag(
+        config=True
+    )
+    thinking = Bool(
+        None, allow_none=True, help="Thinking mode on/off. None: the server's default (on)."
+    ).tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature.").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="Cap on output tokens.").tag(config=True)
+    system = Unicode("", help="System prompt for new conversations.").tag(config=True)
+    preserve_thinking = Bool(
+        False, help="Send earlier turns' reasoning back (Z.ai preserved thinking)."
+    ).tag(config=True)
+    timeout = Float(300.0, help="Seconds to wait for the server to send anything.").tag(
+        config=True
+    )
+    max_retries = Int(3, help="Retries for rate limits and server errors before output starts.").tag(
+        config=True
+    )
+    retry_backoff = Float(0.5, help="First retry delay in seconds; doubles each time, with jitter.").tag(
+        config=True
+    )
+    update_interval = Float(0.1, help="Seconds between display updates while streaming.").tag(
+        config=True
+    )
+    renderer = CaselessStrEnum(
+        ["auto", "display", "terminal"], "auto", help="How answers are shown."
+    ).tag(config=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of one request, and where each came from."""
+
+    provider: Provider
+    model: str
+    base_url: str
+    api_key: Secret | None
+    thinking: bool | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    system: str = ""
+    preserve_thinking: bool = False
+    timeout: float = 300.0
+    max_retries: int = 3
+    retry_backoff: float = 0.5
+    update_interval: float = 0.1
+    renderer: str = "auto"
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) rows, the key redacted, for `%glm config`."""
+        rows = []
+        for name in ("provider", "model", "base_url", "api_key", "thinking", "temperature",
+                     "max_tokens", "system", "preserve_thinking", "timeout", "max_retries",
+                     "retry_backoff", "update_interval", "renderer"):
+            value: Any = getattr(self, name)
+            if name == "provider":
+                value = self.provider.name
+            elif name == "api_key":
+                value = "*** (set)" if value else "(none)"
+            rows.append((name, str(value), self.sources.get(name, "default")))
+        return rows
+
+
+_ENV = {"provider": "GLM_PROVIDER", "model": "GLM_MODEL", "base_url": "GLM_BASE_URL"}
+_PLAIN = ("thinking", "temperature", "max_tokens", "system", "preserve_thinking", "timeout",
+          "max_retries", "retry_backoff", "update_interval", "renderer")
+
+
+def _configured(config: GLM, name: str) -> bool:
+    """Set through traitlets config (`c.GLM.x` or `%config GLM.x`), not left at its default."""
+    return name in config.config.get("GLM", {})
+
+
+def resolve(
+    config: GLM, flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Apply the precedence: magic flags, then `GLM` config, then environment, then defaults."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    sources: dict[str, str] = {}
+
+    def pick(name: str) -> str:
+        if name in flags:
+            sources[name] = "flag"
+            return str(flags[name])
+        value = getattr(config, name)
+        if value:
+            sources[name] = f"config (GLM.{name})"
+            return str(value)
+        if env.get(_ENV[name], "").strip():
+            sources[name] = f"env ({_ENV[name]})"
+            return env[_ENV[name]].strip()
+        return ""
+
+    provider_name = (pick("provider") or DEFAULT_PROVIDER).lower()
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        raise ConfigurationError(
+            f"Unknown provider {provider_name!r}. Choose one of: {', '.join(PROVIDERS)}."
+        )
+    base_url = pick("base_url")
+    # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
+    # should not be sent to the environment's server.
+    if sources.get("base_url", "").startswith("env") and not sources.get("provider", "env").startswith(
+        "env"
+    ) and provider_name != env.get("GLM_PROVIDER", "").strip().lower():
+        base_url, sources["base_url"] = "", "default"
+    if not base_url:
+        base_url = provider.base_url
+        sources["base_url"] = f"default ({provider.name})"
+    if not base_url:
+        raise ConfigurationError(
+            f"Provider {provider.name!r} needs a base URL: set GLM_BASE_URL, or "
+            "%config GLM.base_url = 'http://host:port/v1'."
+        )
+    model = pick("model") or provider.default_model
+    sources.setdefault("model", f"default ({provider.name})")
+
+    key, key_source = find_key(provider, env)
+    if key is None and not provider.local:
+        raise MissingAPIKeyError(
+            f"No API key for {provider.label}: set {provider.key_env} (or GLM_API_KEY) in the "
+            "environment Jupyter starts from, then restart the kernel. Keys are never read from "
+            "notebook cells, so they cannot end up saved in one."
+        )
+    sources["api_key"] = f"env ({key_source})" if key_source else "none needed"
+
+    values: dict[str, Any] = {}
+    for name in _PLAIN:
+        if name in flags:
+            values[name], sources[name] = flags[name], "flag"
+        else:
+            values[name] = getattr(config, name)
+            if _configured(config, name):
+                sources[name] = f"config (GLM.{name})"
+    temperature = values["temperature"]
+    if provider.thinking_control == "zai" and temperature is not None and not 0 <= temperature <= 1:
+        raise ConfigurationError(
+            f"{provider.label} takes a temperature from 0 to 1; {temperature} was given."
+        )
+    return Settings(
+        provider=provider, model=model, base_url=base_url, api_key=key, sources=sources, **values
+    )
