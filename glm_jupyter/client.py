@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +20,25 @@ import httpx
 from . import errors
 from .dialects import ChunkParser, error_from_chunk
 from .failures import ErrorContext, RetryPolicy, classify
-from .keys import BearerAuth, Secret
-from .messages import Event, Finish, StreamFailure, StreamOpened
+from .keys import Secret
+from .messages import Event, StreamFailure, StreamOpened
 from .providers import Provider, ThinkTags
 from .sse import SSEDecoder
 
 SIMULATOR_HEADER = "x-glm-simulator"
+_scan = json.JSONDecoder().scan_once
+
+
+class BearerAuth(httpx.Auth):
+    """Adds the key at send time, so no header dict holding it sits in the client's frames."""
+
+    def __init__(self, secret: Secret) -> None:
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Sign the request."""
+        request.headers["Authorization"] = "Bearer " + self._secret.reveal()
+        yield request
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class _Exchange:
     """One logical request across its attempts: everything except the I/O."""
 
     __slots__ = ("_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint",
-                 "finished", "started")
+                 "started")
 
     def __init__(self, endpoint: Endpoint, payload: dict[str, Any], think_tags: ThinkTags) -> None:
         self.endpoint = endpoint
@@ -77,7 +90,6 @@ class _Exchange:
         self.attempt = 0
         self.started = False  # a 200 arrived: from here on nothing is retried
         self.done = False  # `[DONE]` arrived
-        self.finished = False  # a finish reason arrived
         self._decoder = SSEDecoder()
         self._parser = ChunkParser(think_tags)
         self._ctx = ErrorContext(
@@ -140,19 +152,21 @@ class _Exchange:
         return out
 
     def _parse(self, name: str, payload: bytes, out: list[Event]) -> None:
+        text = payload.decode("utf-8", "replace")
         try:
-            obj = json.loads(payload)
-        except ValueError:
+            # scan_once skips json.loads' encoding sniffing and whitespace regexes: this runs
+            # once per token.
+            obj, end = _scan(text, 0)
+            if end != len(text) and text[end:].strip():
+                raise ValueError("extra data")
+        except (ValueError, StopIteration):
             # One bad line is skipped, not fatal: everything before and after it still counts.
-            excerpt = payload[:120].decode("utf-8", "replace")
-            out.append(StreamFailure("malformed", f"skipped a malformed chunk: {excerpt}", fatal=False))
+            out.append(StreamFailure("malformed", f"skipped a malformed chunk: {text[:120]}",
+                                     fatal=False))
             return
-        if name == "error" and not (isinstance(obj, dict) and "error" in obj):
+        if name == "error" and not (type(obj) is dict and "error" in obj):
             obj = {"error": obj}
-        for event in self._parser.feed(obj):
-            if type(event) is Finish:
-                self.finished = True
-            out.append(event)
+        self._parser.feed(obj, out)
 
     def whole(self, body: bytes) -> list[Event]:
         """A non-streamed JSON answer."""
@@ -168,7 +182,7 @@ class _Exchange:
             if payload != b"[DONE]":
                 self._parse(name, payload, out)
         out += self._parser.close()
-        if not (self.done or self.finished):
+        if not (self.done or self._parser.finished):
             out.append(StreamFailure(TRUNCATED, "the stream ended without a finish reason"))
         return out
 

@@ -147,60 +147,64 @@ def error_from_chunk(raw: Any, status: int | None = None) -> StreamFailure:
     )
 
 
-def _reasoning_text(delta: dict[str, Any]) -> str:
-    text = delta.get("reasoning_content") or delta.get("reasoning")
-    if text:
-        return str(text)
-    details = delta.get("reasoning_details")
-    if details:  # OpenRouter without the plain `reasoning` mirror
-        return "".join(
-            str(d.get("text") or d.get("summary") or "") for d in details if isinstance(d, dict)
-        )
-    return ""
+def _details_text(details: Any) -> str:
+    """OpenRouter's `reasoning_details` (sent alone when there is no plain `reasoning` mirror)."""
+    if not isinstance(details, list):
+        return ""
+    return "".join(
+        str(d.get("text") or d.get("summary") or "") for d in details if isinstance(d, dict)
+    )
 
 
 class ChunkParser:
     """Turns parsed chunk dicts of any dialect into events; one instance per response."""
 
-    __slots__ = ("_tags",)
+    __slots__ = ("_tags", "finished")
 
     def __init__(self, think_tags: ThinkTags = "off") -> None:
         self._tags = ThinkTagSplitter(think_tags)
+        self.finished = False  # a finish reason arrived
 
-    def feed(self, chunk: Any) -> list[Event]:
-        """Events carried by one chunk (streamed delta or a whole non-streamed response)."""
-        if not isinstance(chunk, dict):
-            return [StreamFailure(code=None, message=f"unexpected chunk: {chunk!r:.200}")]
-        if "error" in chunk and chunk["error"]:
-            return [error_from_chunk(chunk)]
-        out: list[Event] = []
+    def feed(self, chunk: Any, out: list[Event]) -> None:
+        """Append the events one chunk carries (a streamed delta, or a whole response) to `out`.
+
+        This runs once per token, so the common case (one choice, one text field) is kept to a
+        handful of dict look-ups.
+        """
+        if type(chunk) is not dict:
+            out.append(StreamFailure(code=None, message=f"unexpected chunk: {chunk!r:.200}"))
+            return
+        if chunk.get("error"):
+            out.append(error_from_chunk(chunk))
+            return
         choices = chunk.get("choices")
         if choices:
             choice = choices[0]
             delta = choice.get("delta") or choice.get("message")
             if delta:
-                self._delta(delta, out)
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if reasoning or "reasoning_details" in delta:
+                    reasoning = reasoning or _details_text(delta["reasoning_details"])
+                    if reasoning:
+                        out.extend(self._tags.server_reasoning_seen())
+                        out.append(ReasoningDelta(reasoning))
+                content = delta.get("content")
+                if content:
+                    if self._tags.passthrough:
+                        out.append(TextDelta(content))
+                    else:
+                        out.extend(self._tags.feed(content))
+                calls = delta.get("tool_calls")
+                if calls:
+                    out.extend(_tool_call_delta(c, i) for i, c in enumerate(calls))
             reason = choice.get("finish_reason")
             if reason:
                 out.extend(self._tags.close())
                 out.append(Finish(str(reason)))
+                self.finished = True
         usage = chunk.get("usage")
         if usage:
             out.append(UsageReport(parse_usage(usage)))
-        return out
-
-    def _delta(self, delta: dict[str, Any], out: list[Event]) -> None:
-        reasoning = _reasoning_text(delta)
-        if reasoning:
-            out.extend(self._tags.server_reasoning_seen())
-            out.append(ReasoningDelta(reasoning))
-        content = delta.get("content")
-        if content:
-            out.extend(self._tags.feed(content) if not self._tags.passthrough else (TextDelta(content),))
-        calls = delta.get("tool_calls")
-        if calls:
-            for position, call in enumerate(calls):
-                out.append(_tool_call_delta(call, position))
 
     def close(self) -> list[Event]:
         """End of stream: whatever the tag splitter still holds."""

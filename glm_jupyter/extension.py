@@ -10,6 +10,7 @@ synchronous path.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .errors import GLMError
@@ -65,7 +66,9 @@ def _show_glm_error(
 ) -> Any:
     # A GLMError's message already says what happened and what to do; a traceback through
     # httpx would only bury it (and, in verbose mode, print frame locals).
-    return shell.InteractiveTB.get_exception_only(etype, value)
+    stb = shell.InteractiveTB.get_exception_only(etype, value)
+    shell._showtraceback(etype, value, stb)  # ipykernel sends this as the cell's error output
+    return stb
 
 
 def load(shell: Any) -> GLMMagics:
@@ -81,6 +84,12 @@ def load(shell: Any) -> GLMMagics:
         shell.input_transformers_cleanup.append(rewrite_glm_cell)
     if not shell.custom_exceptions:
         shell.set_custom_exc((GLMError,), _show_glm_error)
+        # trio (pulled in by httpx's async backend detection when installed) warns at import
+        # that it cannot add its own IPython handler; it only serves its old MultiError type.
+        warnings.filterwarnings(
+            "ignore", "IPython detected, but you already have a custom exception handler",
+            RuntimeWarning,
+        )
     return magics
 
 

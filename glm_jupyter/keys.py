@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-
-import httpx
+from collections.abc import Mapping
 
 from .providers import Provider
 
@@ -46,15 +44,3 @@ def find_key(provider: Provider, env: Mapping[str, str]) -> tuple[Secret | None,
         if name and env.get(name, "").strip():
             return Secret(env[name].strip()), name
     return None, None
-
-
-class BearerAuth(httpx.Auth):
-    """Adds the key at send time, so no header dict holding it sits in the client's frames."""
-
-    def __init__(self, secret: Secret) -> None:
-        self._secret = secret
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign the request."""
-        request.headers["Authorization"] = "Bearer " + self._secret.reveal()
-        yield request

@@ -39,16 +39,16 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
           "in this variable.")
 @argument("--json", action="store_true", help="Ask for a JSON object (response_format json_object).")
 @argument("--new", action="store_true", help="Start a fresh conversation.")
-def _glm_flags(line: str = "", cell: str | None = None) -> None:
+def glm(line: str = "", cell: str | None = None) -> None:
     """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
 
 
-USAGE = _glm_flags.parser.format_help()  # type: ignore[attr-defined]
+USAGE = glm.parser.format_help()  # type: ignore[attr-defined]
 
 
 def _parse(flag_text: str) -> Any:
     try:
-        return parse_argstring(_glm_flags, flag_text)
+        return parse_argstring(glm, flag_text)
     except UsageError as exc:
         raise UsageError(f"{exc}\n\n{USAGE}") from None
 

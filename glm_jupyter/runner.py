@@ -7,17 +7,13 @@ Both share everything but the loop over events.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Mapping
 from contextlib import aclosing, closing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from .client import AsyncClient, Client, Endpoint
 from .conversation import Conversation, UsageLedger
 from .dialects import build_request
 from .errors import GLMError
@@ -25,6 +21,11 @@ from .failures import RetryPolicy
 from .render import DisplayRenderer, Renderer, TerminalRenderer
 from .reply import Reply
 from .settings import GLM, Settings, resolve
+
+if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request goes out
+    import httpx
+
+    from .client import AsyncClient, Client, Endpoint
 
 
 @dataclass
@@ -77,8 +78,8 @@ class Session:
         self.last: Reply | None = None
         self._transport = transport
         self._async_transport = async_transport
-        self._clients: dict[Any, Client] = {}
-        self._async_clients: dict[Any, AsyncClient] = {}
+        self._clients: dict[Endpoint, Client] = {}
+        self._async_clients: dict[tuple[Endpoint, int], AsyncClient] = {}
 
     # --- shared steps ------------------------------------------------------------------------
 
@@ -87,6 +88,8 @@ class Session:
         return resolve(self.config, flags, self.env)
 
     def _endpoint(self, s: Settings) -> Endpoint:
+        from .client import Endpoint
+
         return Endpoint(
             provider=s.provider,
             base_url=s.base_url,
@@ -142,10 +145,11 @@ class Session:
     def ask(self, request: Request) -> Reply:
         """Send, stream and render synchronously."""
         s, endpoint, payload, reply = self._prepare(request)
-        key = (endpoint, id(self._transport))
-        client = self._clients.get(key) or self._clients.setdefault(
-            key, Client(endpoint, transport=self._transport)
-        )
+        client = self._clients.get(endpoint)
+        if client is None:
+            from .client import Client
+
+            client = self._clients[endpoint] = Client(endpoint, transport=self._transport)
         renderer = self._renderer(s)
         renderer.start(reply)
         failure: BaseException | None = None
@@ -164,11 +168,16 @@ class Session:
 
     async def ask_async(self, request: Request) -> Reply:
         """Send, stream and render on the running event loop."""
+        import asyncio  # only the kernel path needs it; terminal start-up stays lean
+
         s, endpoint, payload, reply = self._prepare(request)
-        key = (endpoint, id(self._async_transport), id(asyncio.get_running_loop()))
-        client = self._async_clients.get(key) or self._async_clients.setdefault(
-            key, AsyncClient(endpoint, transport=self._async_transport)
-        )
+        key = (endpoint, id(asyncio.get_running_loop()))
+        client = self._async_clients.get(key)
+        if client is None:
+            from .client import AsyncClient
+
+            client = AsyncClient(endpoint, transport=self._async_transport)
+            self._async_clients[key] = client
         renderer = self._renderer(s)
         renderer.start(reply)
         failure: BaseException | None = None

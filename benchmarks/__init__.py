@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks, each measured side by side with a baseline in one run."""

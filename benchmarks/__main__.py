@@ -1,0 +1,42 @@
+"""`python -m benchmarks [NAME ...]`: print one JSON object per metric."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import load, streaming
+
+GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "load_ms": load.run,
+    "stream_overhead_ratio": streaming.overhead_and_updates,
+    "render_updates": streaming.overhead_and_updates,
+    "per_token_cost_ratio": streaming.per_token_cost,
+    "ttft_overhead_ms": streaming.ttft,
+    "stream_mem_ratio": streaming.memory,
+}
+
+
+def main(names: list[str]) -> int:
+    """Run the named metrics (all when none is named)."""
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(GROUPS)}",
+              file=sys.stderr)
+        return 2
+    done: set[Callable[[], list[dict[str, Any]]]] = set()
+    for name in names or list(GROUPS):
+        group = GROUPS[name]
+        if group in done:
+            continue
+        done.add(group)
+        for line in group():
+            if not names or line["name"] in names:
+                print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
