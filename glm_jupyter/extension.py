@@ -45,20 +45,43 @@ def _is_magic(first: str, name: str) -> bool:
     return first.startswith(name) and (len(first) == len(name) or first[len(name)].isspace())
 
 
-def rewrite_glm_cell(lines: list[str]) -> list[str]:
-    """Input transformer: `%%glm` cells become an `await` of the async magic."""
-    if not lines:
-        return lines
-    first = lines[0]
-    target = "__import__('glm_jupyter.extension').extension"
-    if _is_magic(first, "%%glm"):
-        line = first[len("%%glm"):].strip()
-        body = "".join(lines[1:])
-        return [f"await {target}.glm_cell({line!r}, {body!r})\n"]
-    text = "".join(lines).strip()
-    if _is_magic(text, "%glm") and "\n" not in text:
-        return [f"await {target}.glm_line({text[len('%glm'):].strip()!r})\n"]
-    return lines
+_TARGET = "__import__('glm_jupyter.extension').extension"
+
+
+class GlmCellRewriter:
+    """Input transformer (cleanup phase, before IPython's own) for `%%glm` and `%glm` lines.
+
+    With `use_await` (in a kernel), a `%%glm` cell or a cell that is one `%glm` line becomes an
+    `await` of the async magic. Any other `%glm` line becomes an explicit `run_line_magic` call,
+    so that a prompt ending in `?` is sent, not taken by IPython as a request for help.
+    """
+
+    def __init__(self, *, use_await: bool) -> None:
+        self.use_await = use_await
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        if not lines:
+            return lines
+        if self.use_await:
+            first = lines[0]
+            if _is_magic(first, "%%glm"):
+                line, body = first[len("%%glm"):].strip(), "".join(lines[1:])
+                return [f"await {_TARGET}.glm_cell({line!r}, {body!r})\n"]
+            text = "".join(lines).strip()
+            if _is_magic(text, "%glm") and "\n" not in text:
+                return [f"await {_TARGET}.glm_line({text[len('%glm'):].strip()!r})\n"]
+        if _is_magic(lines[0], "%%"):
+            return lines  # another cell magic owns the whole cell
+        return [self._line(line) for line in lines]
+
+    @staticmethod
+    def _line(line: str) -> str:
+        stripped = line.lstrip()
+        if not _is_magic(stripped.rstrip("\n"), "%glm"):
+            return line
+        indent = line[: len(line) - len(stripped)]
+        argument = stripped.rstrip("\n")[len("%glm"):].strip()
+        return f"{indent}get_ipython().run_line_magic('glm', {argument!r})\n"
 
 
 def _show_glm_error(
@@ -80,8 +103,8 @@ def load(shell: Any) -> GLMMagics:
     magics = GLMMagics(shell, Session(shell, config))
     shell.register_magics(magics)
     _ACTIVE[id(shell)] = magics
-    if getattr(shell, "kernel", None) is not None:
-        shell.input_transformers_cleanup.append(rewrite_glm_cell)
+    in_kernel = getattr(shell, "kernel", None) is not None
+    shell.input_transformers_cleanup.append(GlmCellRewriter(use_await=in_kernel))
     if not shell.custom_exceptions:
         shell.set_custom_exc((GLMError,), _show_glm_error)
         # trio (pulled in by httpx's async backend detection when installed) warns at import
@@ -98,8 +121,9 @@ def unload(shell: Any) -> None:
     magics = _ACTIVE.pop(id(shell), None)
     if magics is None:
         return
-    if rewrite_glm_cell in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.remove(rewrite_glm_cell)
+    shell.input_transformers_cleanup[:] = [
+        t for t in shell.input_transformers_cleanup if not isinstance(t, GlmCellRewriter)
+    ]
     if shell.custom_exceptions == (GLMError,):
         shell.set_custom_exc((), None)
     magics.session.close()

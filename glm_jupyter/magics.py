@@ -9,11 +9,12 @@ nothing after it. Anything else is a prompt. To ask the one-word prompt "help", 
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import commands
 from .runner import Request, Session
@@ -47,8 +48,11 @@ USAGE = glm.parser.format_help()  # type: ignore[attr-defined]
 
 
 def _parse(flag_text: str) -> Any:
+    # shlex, not IPython's arg_split: `-s 'Be terse.'` must arrive without its quotes.
     try:
-        return parse_argstring(glm, flag_text)
+        return glm.parser.parse_args(shlex.split(flag_text))  # type: ignore[attr-defined]
+    except ValueError as exc:  # unbalanced quotes
+        raise UsageError(f"Could not read the flags: {exc}.\n\n{USAGE}") from None
     except UsageError as exc:
         raise UsageError(f"{exc}\n\n{USAGE}") from None
 
@@ -72,6 +76,11 @@ def split_line(line: str) -> tuple[str, str]:
 
 def _looks_negative_number(word: str) -> bool:
     return bool(re.fullmatch(r"-\d+(\.\d+)?", word))
+
+
+def _tidy(cell: str) -> str:
+    """The cell's text without trailing whitespace or leading blank lines (indentation kept)."""
+    return cell.rstrip().lstrip("\n")
 
 
 def to_request(args: Any, prompt: str) -> Request:
@@ -105,7 +114,7 @@ class GLMMagics(Magics):
                 f"%%glm takes only flags on its first line; the prompt goes in the cell body "
                 f"(got {extra!r}).\n\n{USAGE}"
             )
-        return to_request(_parse(flags), cell)
+        return to_request(_parse(flags), _tidy(cell))
 
     def line_request(self, line: str) -> Request | str:
         """A `%glm` line: a subcommand name, or a request."""

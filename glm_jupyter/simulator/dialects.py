@@ -1,0 +1,149 @@
+"""What differs between the servers the simulator imitates: fields, ids, usage, switches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+SIMULATOR_ID = "glm-jupyter-simulator"
+DIALECTS = ("zai", "vllm", "sglang", "ollama", "llamacpp", "openrouter")
+DEFAULT_MODEL = "glm-5.1"
+
+ToolMode = Literal["whole", "fragments", "request"]
+UsageMode = Literal["final_chunk", "include_usage", "always"]
+UsageDetail = Literal["full", "cached", "plain"]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one kind of server shapes its chunks."""
+
+    name: str
+    reasoning_field: str
+    # zai omits `finish_reason` from intermediate chunks; OpenAI-style servers send null.
+    openai_style: bool
+    # Whether every reasoning/content delta repeats `"role": "assistant"`.
+    role_in_deltas: bool
+    # The role-only delta some servers send before the first token (None: no such chunk).
+    opening_delta: Mapping[str, Any] | None
+    # "request": whole calls unless the request (or scenario) asks for `tool_stream`.
+    tools: ToolMode
+    tool_start_has_arguments: bool
+    usage_mode: UsageMode
+    usage_detail: UsageDetail
+    response_id_prefix: str
+    tool_id_prefix: str
+    model_prefix: str = ""
+
+
+_ROLE_ONLY = {"role": "assistant", "content": ""}
+
+_TABLE = {
+    "zai": Dialect(
+        name="zai", reasoning_field="reasoning_content", openai_style=False,
+        role_in_deltas=True, opening_delta=None, tools="request", tool_start_has_arguments=True,
+        usage_mode="final_chunk", usage_detail="full", response_id_prefix="",
+        tool_id_prefix="call_",
+    ),
+    "vllm": Dialect(
+        name="vllm", reasoning_field="reasoning", openai_style=True,
+        role_in_deltas=False, opening_delta=_ROLE_ONLY, tools="fragments",
+        tool_start_has_arguments=False, usage_mode="include_usage", usage_detail="cached",
+        response_id_prefix="chatcmpl-", tool_id_prefix="chatcmpl-tool-",
+    ),
+    "sglang": Dialect(
+        name="sglang", reasoning_field="reasoning_content", openai_style=True,
+        role_in_deltas=False, opening_delta=_ROLE_ONLY, tools="fragments",
+        tool_start_has_arguments=True, usage_mode="include_usage", usage_detail="cached",
+        response_id_prefix="", tool_id_prefix="call_",
+    ),
+    "ollama": Dialect(
+        name="ollama", reasoning_field="reasoning", openai_style=True,
+        role_in_deltas=True, opening_delta=None, tools="whole", tool_start_has_arguments=True,
+        usage_mode="include_usage", usage_detail="plain", response_id_prefix="chatcmpl-",
+        tool_id_prefix="call_",
+    ),
+    "llamacpp": Dialect(
+        name="llamacpp", reasoning_field="reasoning_content", openai_style=True,
+        role_in_deltas=False, opening_delta={"role": "assistant", "content": None},
+        tools="fragments", tool_start_has_arguments=True, usage_mode="final_chunk",
+        usage_detail="plain", response_id_prefix="chatcmpl-", tool_id_prefix="",
+    ),
+    "openrouter": Dialect(
+        name="openrouter", reasoning_field="reasoning", openai_style=True,
+        role_in_deltas=True, opening_delta=None, tools="fragments",
+        tool_start_has_arguments=True, usage_mode="always", usage_detail="full",
+        response_id_prefix="gen-", tool_id_prefix="call_", model_prefix="z-ai/",
+    ),
+}
+
+# USD per million tokens: input, cached input, output. Prices move; this is the only copy.
+PRICES: Mapping[str, tuple[float, float, float]] = {
+    "glm-5.1": (1.40, 0.26, 4.40),
+    "glm-5": (1.00, 0.20, 3.20),
+    "glm-4.7": (0.60, 0.11, 2.20),
+    "glm-4.6": (0.60, 0.11, 2.20),
+    "glm-4.5": (0.60, 0.11, 2.20),
+    "glm-4.5-air": (0.20, 0.03, 1.10),
+    "glm-4.7-flashx": (0.07, 0.01, 0.40),
+    "glm-4.7-flash": (0.0, 0.0, 0.0),
+    "glm-4.5-flash": (0.0, 0.0, 0.0),
+}
+
+
+def dialect(name: str) -> Dialect:
+    """The dialect called `name`; ValueError naming the choices otherwise."""
+    try:
+        return _TABLE[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown dialect {name!r}; choose one of {', '.join(DIALECTS)}"
+        ) from None
+
+
+def model_ids(d: Dialect, scenario_model: str | None) -> list[str]:
+    """Model ids for the model list, spelled the way the dialect spells them."""
+    ids = [d.model_prefix + m for m in PRICES]
+    if scenario_model and scenario_model not in ids:
+        ids.insert(0, scenario_model)
+    return ids
+
+
+def default_model(d: Dialect, scenario_model: str | None) -> str:
+    """Model echoed when a request names none."""
+    return scenario_model or d.model_prefix + DEFAULT_MODEL
+
+
+def cost_usd(model: str, prompt: int, cached: int, completion: int) -> float:
+    """Price of one request in USD from the price table (0.0 for unknown models)."""
+    prices = PRICES.get(model.rsplit("/", 1)[-1].lower())
+    if prices is None:
+        return 0.0
+    fresh, reused, output = prices
+    total = (max(prompt - cached, 0) * fresh + cached * reused + completion * output) / 1e6
+    return round(total, 10)
+
+
+def _mapping(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = body.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def thinking_disabled(d: Dialect, body: Mapping[str, Any]) -> bool:
+    """Whether the request switches thinking off in the dialect's own way."""
+    if d.name == "zai":
+        return _mapping(body, "thinking").get("type") == "disabled"
+    if d.name in ("vllm", "sglang", "llamacpp"):
+        return _mapping(body, "chat_template_kwargs").get("enable_thinking") is False
+    if d.name == "ollama":
+        return body.get("reasoning_effort") == "none"
+    reasoning = _mapping(body, "reasoning")
+    return reasoning.get("enabled") is False or reasoning.get("effort") == "none"
+
+
+def wants_usage(d: Dialect, body: Mapping[str, Any]) -> bool:
+    """Whether a streamed response ends with usage."""
+    if d.usage_mode == "include_usage":
+        return _mapping(body, "stream_options").get("include_usage") is True
+    return True

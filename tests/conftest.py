@@ -1,0 +1,59 @@
+"""Shared fixtures: simulators on loopback and an IPython shell with glm_jupyter loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from glm_jupyter.simulator import Simulator
+
+
+
+@pytest.fixture
+def simulator() -> Iterator[Callable[..., Simulator]]:
+    """Factory: `simulator(scenario, dialect="zai")` starts one; all stop after the test."""
+    with ExitStack() as stack:
+
+        def start(scenario: Any = None, dialect: str | None = None) -> Simulator:
+            return stack.enter_context(Simulator(scenario, dialect=dialect))
+
+        yield start
+
+
+@pytest.fixture(scope="session")
+def _ipython() -> Any:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "glm_jupyter")
+    return shell
+
+
+@pytest.fixture
+def shell(_ipython: Any) -> Iterator[Any]:
+    """The session's IPython shell with glm_jupyter loaded, settings and memory reset."""
+    import os
+
+    from glm_jupyter.extension import _ACTIVE
+
+    saved = dict(os.environ)
+    for name in ("GLM_PROVIDER", "GLM_BASE_URL", "GLM_MODEL", "GLM_API_KEY", "ZAI_API_KEY",
+                 "ZHIPUAI_API_KEY", "OPENROUTER_API_KEY", "OXEN_API_KEY"):
+        os.environ.pop(name, None)
+    magics = _ACTIVE[id(_ipython)]
+    config = magics.session.config
+    defaults = {name: trait.default() for name, trait in config.traits(config=True).items()}
+    _ipython.run_line_magic("config", "GLM.renderer = 'display'")
+    _ipython.run_line_magic("config", "GLM.retry_backoff = 0.001")
+    yield _ipython
+    for name, value in defaults.items():
+        setattr(config, name, value)
+    config.config.pop("GLM", None)
+    magics.session.conversation.reset()
+    magics.session.ledger.models.clear()
+    magics.session.close()
+    os.environ.clear()
+    os.environ.update(saved)
