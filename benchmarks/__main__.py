@@ -23,8 +23,10 @@ def main(names: list[str]) -> int:
     """Run the named metrics (all when none is named)."""
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(GROUPS)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(GROUPS)}",
+            file=sys.stderr,
+        )
         return 2
     done: set[Callable[[], list[dict[str, Any]]]] = set()
     for name in names or list(GROUPS):

@@ -21,11 +21,18 @@ from glm_jupyter.providers import PROVIDERS
 ENDPOINT_PROVIDER = PROVIDERS["openai-compatible"]
 
 
-def result(name: str, value: float, unit: str, goal: str, ok: bool, baseline: str,
-           **details: Any) -> dict[str, Any]:
+def result(
+    name: str, value: float, unit: str, goal: str, ok: bool, baseline: str, **details: Any
+) -> dict[str, Any]:
     """One metric, as printed: a JSON object per line."""
-    line = {"name": name, "value": round(value, 4), "unit": unit, "goal": goal,
-            "ok": ok, "baseline": baseline}
+    line = {
+        "name": name,
+        "value": round(value, 4),
+        "unit": unit,
+        "goal": goal,
+        "ok": ok,
+        "baseline": baseline,
+    }
     if details:
         line["details"] = details
     return line
@@ -38,9 +45,19 @@ def simulator(scenario: dict[str, Any], dialect: str = "zai") -> Iterator[str]:
         script = Path(tmp, "scenario.json")
         script.write_text(json.dumps(scenario))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "glm_jupyter.simulator", "--port", "0",
-             "--dialect", dialect, "--script", str(script)],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "glm_jupyter.simulator",
+                "--port",
+                "0",
+                "--dialect",
+                dialect,
+                "--script",
+                str(script),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stdout is not None
@@ -68,8 +85,11 @@ def recorded_stream(content_tokens: int, reasoning_tokens: int = 0) -> Iterator[
 
 def request_body() -> dict[str, Any]:
     """A small streaming request."""
-    return {"model": "glm-5.1", "stream": True,
-            "messages": [{"role": "user", "content": "Write a long answer."}]}
+    return {
+        "model": "glm-5.1",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Write a long answer."}],
+    }
 
 
 def endpoint(url: str) -> Endpoint:

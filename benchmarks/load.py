@@ -24,8 +24,9 @@ print(json.dumps({{"start": t1 - t0, "load": t2 - t1}}))
 
 
 def _run(load: bool) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(load=load)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(load=load)], capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -37,6 +38,14 @@ def run(repeat: int = 7) -> list[dict[str, Any]]:
         loaded.append(_run(True)["load"])
     load_ms = statistics.median(loaded) * 1000
     start_ms = statistics.median(bare) * 1000
-    return [result("load_ms", load_ms, "ms", "<= 150", load_ms <= 150,
-                   f"bare IPython start {start_ms:.0f} ms (median of {repeat} fresh processes)",
-                   ratio_to_bare_start=round(load_ms / start_ms, 3))]
+    return [
+        result(
+            "load_ms",
+            load_ms,
+            "ms",
+            "<= 150",
+            load_ms <= 150,
+            f"bare IPython start {start_ms:.0f} ms (median of {repeat} fresh processes)",
+            ratio_to_bare_start=round(load_ms / start_ms, 3),
+        )
+    ]

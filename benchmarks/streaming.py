@@ -16,8 +16,11 @@ def overhead_and_updates(repeat: int = 7) -> list[dict[str, Any]]:
     """`stream_overhead_ratio` and `render_updates` on a 20,000-token stream."""
     renders: list[tuple[int, float]] = []
 
-    with recorded_stream(20_000) as url, pipeline.plain_client() as http, \
-            pipeline.glm_client(url) as client:
+    with (
+        recorded_stream(20_000) as url,
+        pipeline.plain_client() as http,
+        pipeline.glm_client(url) as client,
+    ):
 
         def ours() -> None:
             reply, renderer, _ = pipeline.glm_jupyter(client)
@@ -26,19 +29,35 @@ def overhead_and_updates(repeat: int = 7) -> list[dict[str, Any]]:
         pipeline.plain_httpx(http, url)  # warm up both paths and their connections
         ours()
         renders.clear()
-        times = interleaved({"plain": lambda: pipeline.plain_httpx(http, url), "ours": ours},
-                            repeat)
+        times = interleaved(
+            {"plain": lambda: pipeline.plain_httpx(http, url), "ours": ours}, repeat
+        )
     ratio = times["ours"] / times["plain"]
     updates, elapsed = max(renders, key=lambda r: r[0] - 10 * r[1])
     bound = 10 * elapsed + 1
     return [
-        result("stream_overhead_ratio", ratio, "x", "<= 1.5", ratio <= 1.5,
-               f"plain httpx loop + json.loads per event: {times['plain'] * 1000:.0f} ms",
-               glm_jupyter_ms=round(times["ours"] * 1000, 1), tokens=20_000,
-               runs=repeat, statistic="median, interleaved"),
-        result("render_updates", updates, "updates", "<= 10 per second + 1", updates <= bound,
-               "20,000 tokens sent as fast as the simulator can",
-               stream_seconds=round(elapsed, 3), bound=round(bound, 1)),
+        result(
+            "stream_overhead_ratio",
+            ratio,
+            "x",
+            "<= 1.5",
+            ratio <= 1.5,
+            f"plain httpx loop + json.loads per event: {times['plain'] * 1000:.0f} ms",
+            glm_jupyter_ms=round(times["ours"] * 1000, 1),
+            tokens=20_000,
+            runs=repeat,
+            statistic="median, interleaved",
+        ),
+        result(
+            "render_updates",
+            updates,
+            "updates",
+            "<= 10 per second + 1",
+            updates <= bound,
+            "20,000 tokens sent as fast as the simulator can",
+            stream_seconds=round(elapsed, 3),
+            bound=round(bound, 1),
+        ),
     ]
 
 
@@ -59,10 +78,19 @@ def per_token_cost(repeat: int = 5) -> list[dict[str, Any]]:
                 samples.append((time.process_time() - start) / tokens)
             per_token[tokens] = min(samples)
     ratio = per_token[200_000] / per_token[20_000]
-    return [result("per_token_cost_ratio", ratio, "x", "<= 1.3", ratio <= 1.3,
-                   f"CPU time per token at 20,000 tokens: {per_token[20_000] * 1e6:.2f} us",
-                   per_token_us_200k=round(per_token[200_000] * 1e6, 2), runs=repeat,
-                   statistic="best CPU time")]
+    return [
+        result(
+            "per_token_cost_ratio",
+            ratio,
+            "x",
+            "<= 1.3",
+            ratio <= 1.3,
+            f"CPU time per token at 20,000 tokens: {per_token[20_000] * 1e6:.2f} us",
+            per_token_us_200k=round(per_token[200_000] * 1e6, 2),
+            runs=repeat,
+            statistic="best CPU time",
+        )
+    ]
 
 
 def memory() -> list[dict[str, Any]]:
@@ -76,22 +104,43 @@ def memory() -> list[dict[str, Any]]:
         tracemalloc.stop()
     answer = len(reply.content.text.encode()) + len(reply.reasoning.text.encode())
     ratio = peak / answer
-    return [result("stream_mem_ratio", ratio, "x", "<= 4", ratio <= 4,
-                   f"final answer {answer:,} bytes", peak_bytes=peak)]
+    return [
+        result(
+            "stream_mem_ratio",
+            ratio,
+            "x",
+            "<= 4",
+            ratio <= 4,
+            f"final answer {answer:,} bytes",
+            peak_bytes=peak,
+        )
+    ]
 
 
 def ttft(repeat: int = 31) -> list[dict[str, Any]]:
     """`ttft_overhead_ms`: first token shown by the magic's path minus first byte via httpx."""
     plain, ours = [], []
-    with recorded_stream(50) as url, pipeline.plain_client() as http, \
-            pipeline.glm_client(url) as client:
+    with (
+        recorded_stream(50) as url,
+        pipeline.plain_client() as http,
+        pipeline.glm_client(url) as client,
+    ):
         pipeline.plain_httpx(http, url)
         pipeline.glm_jupyter(client)
         for _ in range(repeat):
             plain.append(pipeline.plain_httpx(http, url))
             ours.append(pipeline.glm_jupyter(client)[2])
     overhead = (statistics.median(ours) - statistics.median(plain)) * 1000
-    return [result("ttft_overhead_ms", overhead, "ms", "<= 5", overhead <= 5,
-                   f"plain httpx first byte {statistics.median(plain) * 1000:.2f} ms",
-                   glm_jupyter_first_token_ms=round(statistics.median(ours) * 1000, 2),
-                   runs=repeat, statistic="median")]
+    return [
+        result(
+            "ttft_overhead_ms",
+            overhead,
+            "ms",
+            "<= 5",
+            overhead <= 5,
+            f"plain httpx first byte {statistics.median(plain) * 1000:.2f} ms",
+            glm_jupyter_first_token_ms=round(statistics.median(ours) * 1000, 2),
+            runs=repeat,
+            statistic="median",
+        )
+    ]

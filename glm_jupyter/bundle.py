@@ -1,4 +1,4 @@
-"""A reply as the MIME bundle of the public contract: response JSON, Markdown fallback, plain text."""
+"""A reply as the contract's MIME bundle: response JSON, Markdown fallback, plain text."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def thinking_panel(reply: Reply, reasoning: str, answering: bool) -> str:
     if answering or reply.status != "streaming":
         seconds = reply.thinking_seconds
         summary = f"Thought for {seconds:.1f} s" if seconds is not None else "Thinking"
-        return f"<details>\n<summary>{summary}</summary>\n\n{_escape_details(reasoning)}\n\n</details>\n\n"
+        body = _escape_details(reasoning)
+        return f"<details>\n<summary>{summary}</summary>\n\n{body}\n\n</details>\n\n"
     waited = reply.elapsed
     return (
         f"<details open>\n<summary>Thinking… {waited:.0f} s</summary>\n\n"
@@ -84,7 +85,11 @@ _STATUS_LINES = {
 def markdown(reply: Reply, content: str, reasoning: str) -> str:
     """Thinking panel, answer, status line, footer."""
     head = thinking_panel(reply, reasoning, bool(content))
-    waiting = "" if content or reasoning or reply.status != "streaming" else "*Waiting for the model…*\n\n"
+    waiting = (
+        ""
+        if content or reasoning or reply.status != "streaming"
+        else "*Waiting for the model…*\n\n"
+    )
     tail = _STATUS_LINES.get(reply.status, "")
     if reply.status == "error" and reply.error:
         quoted = reply.error.replace("\n", "\n> ")

@@ -1,4 +1,4 @@
-"""Known GLM models: context window, output limit and price, in one table (prices move: edit here)."""
+"""Known GLM models: context window, output limit and price, in one table (prices move)."""
 
 from __future__ import annotations
 

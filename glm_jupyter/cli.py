@@ -24,12 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab port (8888)")
     demo.add_argument(
-        "--dir", type=Path, default=Path.home() / "glm-jupyter-demo",
+        "--dir",
+        type=Path,
+        default=Path.home() / "glm-jupyter-demo",
         help="folder for the demo notebook (~/glm-jupyter-demo)",
     )
     demo.add_argument("--browser", action="store_true", help="open a browser tab too")
     demo.add_argument(
-        "--check", action="store_true",
+        "--check",
+        action="store_true",
         help="start everything, check that JupyterLab and the simulator answer, then stop",
     )
     return parser
@@ -52,7 +55,10 @@ def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], timeout: 
         if proc.poll() is not None:
             raise SystemExit(f"JupyterLab exited with status {proc.returncode}")
         try:
-            if httpx.get(f"{url}/api/status", params={"token": token}, timeout=2).status_code == 200:
+            if (
+                httpx.get(f"{url}/api/status", params={"token": token}, timeout=2).status_code
+                == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -70,12 +76,21 @@ def demo(args: argparse.Namespace) -> int:
     notebook = _prepare(args.dir)
     token = secrets.token_hex(16)
     with Simulator(DEMO / "scenario.json") as sim:
-        env = dict(os.environ, GLM_PROVIDER="zai", GLM_BASE_URL=sim.base_url,
-                   GLM_API_KEY="simulator-needs-no-key")
+        env = dict(
+            os.environ,
+            GLM_PROVIDER="zai",
+            GLM_BASE_URL=sim.base_url,
+            GLM_API_KEY="simulator-needs-no-key",
+        )
         env.pop("GLM_MODEL", None)
         command = [
-            sys.executable, "-m", "jupyterlab", f"--port={args.port}", "--ip=127.0.0.1",
-            f"--ServerApp.root_dir={args.dir}", f"--IdentityProvider.token={token}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--port={args.port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.root_dir={args.dir}",
+            f"--IdentityProvider.token={token}",
             "--ServerApp.port_retries=0",
         ]
         if not args.browser:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from .providers import Provider, ThinkTags
 from .sse import SSEDecoder
 
 SIMULATOR_HEADER = "x-glm-simulator"
-_scan = json.JSONDecoder().scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 class BearerAuth(httpx.Auth):
@@ -81,8 +81,7 @@ TRUNCATED = "truncated"
 class _Exchange:
     """One logical request across its attempts: everything except the I/O."""
 
-    __slots__ = ("_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint",
-                 "started")
+    __slots__ = ("_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint", "started")
 
     def __init__(self, endpoint: Endpoint, payload: dict[str, Any], think_tags: ThinkTags) -> None:
         self.endpoint = endpoint
@@ -100,7 +99,9 @@ class _Exchange:
             scrub=endpoint.scrub,
         )
 
-    def _raise_or_wait(self, error: errors.GLMError, retryable: bool, retry_after: str | None) -> float:
+    def _raise_or_wait(
+        self, error: errors.GLMError, retryable: bool, retry_after: str | None
+    ) -> float:
         wait = self.endpoint.retry.delay(self.attempt, retry_after) if retryable else None
         if wait is None:
             raise error
@@ -161,8 +162,9 @@ class _Exchange:
                 raise ValueError("extra data")
         except (ValueError, StopIteration):
             # One bad line is skipped, not fatal: everything before and after it still counts.
-            out.append(StreamFailure("malformed", f"skipped a malformed chunk: {text[:120]}",
-                                     fatal=False))
+            out.append(
+                StreamFailure("malformed", f"skipped a malformed chunk: {text[:120]}", fatal=False)
+            )
             return
         if name == "error" and not (type(obj) is dict and "error" in obj):
             obj = {"error": obj}
@@ -207,14 +209,18 @@ class Client:
         self.endpoint = endpoint
         self._http = httpx.Client(transport=transport, **endpoint.httpx_options())
 
-    def stream(self, payload: dict[str, Any], *, think_tags: ThinkTags = "off") -> Iterator[Event]:
+    def stream(
+        self, payload: dict[str, Any], *, think_tags: ThinkTags = "off"
+    ) -> Generator[Event, None, None]:
         """Events of one chat completion; close the iterator to drop the connection."""
         ex = _Exchange(self.endpoint, payload, think_tags)
         while True:
             try:
                 with self._http.stream("POST", self.endpoint.url, content=ex.body) as response:
                     if response.status_code >= 400:
-                        wait = ex.failed_status(response.status_code, response.read(), response.headers)
+                        wait = ex.failed_status(
+                            response.status_code, response.read(), response.headers
+                        )
                     else:
                         yield ex.opened(response)
                         if not ex.streaming(response):
@@ -259,12 +265,14 @@ class AsyncClient:
 
     async def stream(
         self, payload: dict[str, Any], *, think_tags: ThinkTags = "off"
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Events of one chat completion; `aclose()` the iterator to drop the connection."""
         ex = _Exchange(self.endpoint, payload, think_tags)
         while True:
             try:
-                async with self._http.stream("POST", self.endpoint.url, content=ex.body) as response:
+                async with self._http.stream(
+                    "POST", self.endpoint.url, content=ex.body
+                ) as response:
                     if response.status_code >= 400:
                         body = await response.aread()
                         wait = ex.failed_status(response.status_code, body, response.headers)

@@ -68,7 +68,7 @@ def help_text(usage: str) -> str:
         "line.\n\nSubcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` "
         "(tokens and cost this session), `%glm config` (effective settings and their sources), "
         "`%glm models`, `%glm help`. A line is a subcommand only when it is exactly one of these "
-        "words; anything else is a prompt (`%glm -- help` asks the prompt \"help\").\n\n"
+        'words; anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
         f"```\n{usage}\n```"
     )
 

@@ -16,7 +16,7 @@ DEFAULT_SYSTEM = (
 
 
 class Conversation:
-    """The turns so far; each request sends them all, unchanged, so the server's cache reuses them."""
+    """The turns so far; each request resends them unchanged, so the server's cache reuses them."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []

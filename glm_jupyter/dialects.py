@@ -1,4 +1,4 @@
-"""Pure protocol code: the request body each provider wants, and chunk dicts -> events for all of them.
+"""Pure protocol code: each provider's request body, and chunk dicts -> events for all of them.
 
 One parser reads every dialect: Z.ai and SGLang put reasoning in `reasoning_content`, vLLM and
 Ollama in `reasoning`, OpenRouter in `reasoning` plus `reasoning_details`, llama.cpp either in
@@ -39,7 +39,11 @@ def wire_message(message: Message, provider: Provider, *, with_reasoning: bool) 
                 out[provider.reasoning_back] = message.reasoning
         if message.tool_calls:
             out["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
                 for c in message.tool_calls
             ]
     if message.tool_call_id is not None:

@@ -37,9 +37,7 @@ class MissingAPIKeyError(ConfigurationError):
 class APIError(GLMError):
     """The server answered with an error."""
 
-    def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

@@ -65,11 +65,11 @@ class GlmCellRewriter:
         if self.use_await:
             first = lines[0]
             if _is_magic(first, "%%glm"):
-                line, body = first[len("%%glm"):].strip(), "".join(lines[1:])
+                line, body = first[len("%%glm") :].strip(), "".join(lines[1:])
                 return [f"await {_TARGET}.glm_cell({line!r}, {body!r})\n"]
             text = "".join(lines).strip()
             if _is_magic(text, "%glm") and "\n" not in text:
-                return [f"await {_TARGET}.glm_line({text[len('%glm'):].strip()!r})\n"]
+                return [f"await {_TARGET}.glm_line({text[len('%glm') :].strip()!r})\n"]
         if _is_magic(lines[0], "%%"):
             return lines  # another cell magic owns the whole cell
         return [self._line(line) for line in lines]
@@ -80,7 +80,7 @@ class GlmCellRewriter:
         if not _is_magic(stripped.rstrip("\n"), "%glm"):
             return line
         indent = line[: len(line) - len(stripped)]
-        argument = stripped.rstrip("\n")[len("%glm"):].strip()
+        argument = stripped.rstrip("\n")[len("%glm") :].strip()
         return f"{indent}get_ipython().run_line_magic('glm', {argument!r})\n"
 
 
@@ -110,7 +110,8 @@ def load(shell: Any) -> GLMMagics:
         # trio (pulled in by httpx's async backend detection when installed) warns at import
         # that it cannot add its own IPython handler; it only serves its old MultiError type.
         warnings.filterwarnings(
-            "ignore", "IPython detected, but you already have a custom exception handler",
+            "ignore",
+            "IPython detected, but you already have a custom exception handler",
             RuntimeWarning,
         )
     return magics

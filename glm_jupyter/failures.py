@@ -38,9 +38,7 @@ def _known_models() -> str:
     return ", ".join(catalog.MODELS)
 
 
-def classify(
-    failure: StreamFailure, ctx: ErrorContext
-) -> tuple[errors.APIError, bool]:
+def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError, bool]:
     """The exception for a server error, and whether retrying may help."""
     status, code = failure.status, failure.code
     said = ctx.scrub(failure.message).strip()
@@ -52,7 +50,9 @@ def classify(
         return cls(f"{server}\n{advice}", status=status, code=code)
 
     if status == 401 or code in AUTH_CODES:
-        return make(errors.AuthenticationError, f"The API key was refused: {_key_hint(ctx.provider)}."), False
+        return make(
+            errors.AuthenticationError, f"The API key was refused: {_key_hint(ctx.provider)}."
+        ), False
     if code == "1113":
         return make(
             errors.BalanceOrRegionError,
@@ -60,7 +60,7 @@ def classify(
             "works with GLM_PROVIDER=zai, a BigModel key with bigmodel, Coding Plan keys only with "
             "zai-coding / bigmodel-coding.",
         ), False
-    if code == "1211" or status == 404 and "model" in said.lower():
+    if code == "1211" or (status == 404 and "model" in said.lower()):
         return make(
             errors.ModelNotFoundError,
             f"Model {ctx.model!r} does not exist there. Known GLM models: {_known_models()}. "
@@ -72,21 +72,39 @@ def classify(
         return make(
             errors.PromptTooLongError,
             f"The prompt was too long: about {ctx.prompt_chars // 4:,} tokens were sent "
-            f"({ctx.prompt_chars:,} characters){window}. Start over with --new or send less context.",
+            f"({ctx.prompt_chars:,} characters){window}. "
+            "Start over with --new or send less context.",
         ), False
     if code == "1301":
-        return make(errors.ContentFilterError, "The provider's safety filter flagged the content; rephrase the prompt."), False
+        return make(
+            errors.ContentFilterError,
+            "The provider's safety filter flagged the content; rephrase the prompt.",
+        ), False
     if code in QUOTA_CODES:
-        return make(errors.QuotaExceededError, "A usage quota is exhausted: wait for it to reset (see above) or use another plan or model."), False
+        return make(
+            errors.QuotaExceededError,
+            "A usage quota is exhausted: wait for it to reset (see above), "
+            "or use another plan or model.",
+        ), False
     if code in RETRYABLE_CODES or status == 429:
-        return make(errors.RateLimitError, "The server is rate limiting: wait a little and run the cell again."), True
+        return make(
+            errors.RateLimitError,
+            "The server is rate limiting: wait a little and run the cell again.",
+        ), True
     if status is not None and status >= 500:
         return make(errors.ServerError, "The server failed: run the cell again in a moment."), True
     if status in RETRYABLE_STATUS:
         return make(errors.APIError, "The server asked to try again later."), True
     if status == 404:
-        return make(errors.InvalidRequestError, f"Nothing answers at {ctx.base_url}/chat/completions: check GLM_BASE_URL / GLM_PROVIDER."), False
-    return make(errors.InvalidRequestError, "The request was rejected: check the flags and settings (%glm config)."), False
+        return make(
+            errors.InvalidRequestError,
+            f"Nothing answers at {ctx.base_url}/chat/completions: "
+            "check GLM_BASE_URL / GLM_PROVIDER.",
+        ), False
+    return make(
+        errors.InvalidRequestError,
+        "The request was rejected: check the flags and settings (%glm config).",
+    ), False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +123,7 @@ class RetryPolicy:
         asked = parse_retry_after(retry_after)
         if asked is not None:
             return asked if asked <= self.longest_wait else None
-        backoff = min(self.cap, self.base * 2**attempt)
+        backoff: float = min(self.cap, self.base * 2.0**attempt)
         return backoff / 2 + random.uniform(0, backoff / 2)
 
 

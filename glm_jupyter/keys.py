@@ -39,7 +39,7 @@ class Secret:
 
 
 def find_key(provider: Provider, env: Mapping[str, str]) -> tuple[Secret | None, str | None]:
-    """The key for `provider` and the variable it came from: GLM_API_KEY, else the provider's own."""
+    """The key for `provider` and its variable: GLM_API_KEY, else the provider's own."""
     for name in ("GLM_API_KEY", provider.key_env):
         if name and env.get(name, "").strip():
             return Secret(env[name].strip()), name

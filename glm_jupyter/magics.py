@@ -20,37 +20,65 @@ from . import commands
 from .runner import Request, Session
 
 SUBCOMMANDS = ("reset", "history", "usage", "config", "models", "help")
-_VALUE_FLAGS = {"-m", "--model", "-p", "--provider", "-t", "--temperature", "--max-tokens",
-                "-s", "--system", "-o", "--out"}
+_VALUE_FLAGS = {
+    "-m",
+    "--model",
+    "-p",
+    "--provider",
+    "-t",
+    "--temperature",
+    "--max-tokens",
+    "-s",
+    "--system",
+    "-o",
+    "--out",
+}
 _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 
 
 @magic_arguments()
 @argument("-m", "--model", help="Model id, e.g. glm-5.1, glm-5, glm-4.7-flash.")
-@argument("-p", "--provider", help="zai, zai-coding, bigmodel, bigmodel-coding, openrouter, oxen, "
-          "vllm, sglang, ollama, llamacpp, openai-compatible.")
-@argument("--think", dest="thinking", action="store_const", const=True, default=None,
-          help="Turn thinking on.")
-@argument("--no-think", dest="thinking", action="store_const", const=False,
-          help="Turn thinking off.")
+@argument(
+    "-p",
+    "--provider",
+    help="zai, zai-coding, bigmodel, bigmodel-coding, openrouter, oxen, "
+    "vllm, sglang, ollama, llamacpp, openai-compatible.",
+)
+@argument(
+    "--think",
+    dest="thinking",
+    action="store_const",
+    const=True,
+    default=None,
+    help="Turn thinking on.",
+)
+@argument(
+    "--no-think", dest="thinking", action="store_const", const=False, help="Turn thinking off."
+)
 @argument("-t", "--temperature", type=float, help="Sampling temperature (0 to 1 on Z.ai).")
 @argument("--max-tokens", type=int, help="Cap on output tokens.")
 @argument("-s", "--system", help="System prompt (starts a new conversation to take effect).")
-@argument("-o", "--out", metavar="NAME", help="Store the answer (with --json: the parsed object) "
-          "in this variable.")
-@argument("--json", action="store_true", help="Ask for a JSON object (response_format json_object).")
+@argument(
+    "-o",
+    "--out",
+    metavar="NAME",
+    help="Store the answer (with --json: the parsed object) in this variable.",
+)
+@argument(
+    "--json", action="store_true", help="Ask for a JSON object (response_format json_object)."
+)
 @argument("--new", action="store_true", help="Start a fresh conversation.")
 def glm(line: str = "", cell: str | None = None) -> None:
     """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
 
 
-USAGE = glm.parser.format_help()  # type: ignore[attr-defined]
+USAGE = glm.parser.format_help()
 
 
 def _parse(flag_text: str) -> Any:
     # shlex, not IPython's arg_split: `-s 'Be terse.'` must arrive without its quotes.
     try:
-        return glm.parser.parse_args(shlex.split(flag_text))  # type: ignore[attr-defined]
+        return glm.parser.parse_args(shlex.split(flag_text))
     except ValueError as exc:  # unbalanced quotes
         raise UsageError(f"Could not read the flags: {exc}.\n\n{USAGE}") from None
     except UsageError as exc:
@@ -64,14 +92,14 @@ def split_line(line: str) -> tuple[str, str]:
     while i < len(tokens):
         word = tokens[i].group()
         if word == "--":
-            rest = line[tokens[i].end():].strip()
+            rest = line[tokens[i].end() :].strip()
             return line[: tokens[i].start()], rest
         if not word.startswith("-") or _looks_negative_number(word):
             break
         i += 2 if word.split("=")[0] in _VALUE_FLAGS and "=" not in word else 1
     if i >= len(tokens):
         return line, ""
-    return line[: tokens[i].start()], line[tokens[i].start():].strip()
+    return line[: tokens[i].start()], line[tokens[i].start() :].strip()
 
 
 def _looks_negative_number(word: str) -> bool:
@@ -90,8 +118,12 @@ def to_request(args: Any, prompt: str) -> Request:
     if not prompt.strip():
         raise UsageError(f"There is no prompt to send.\n\n{USAGE}")
     flags = {
-        "model": args.model, "provider": args.provider, "thinking": args.thinking,
-        "temperature": args.temperature, "max_tokens": args.max_tokens, "system": args.system,
+        "model": args.model,
+        "provider": args.provider,
+        "thinking": args.thinking,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "system": args.system,
     }
     return Request(prompt=prompt, flags=flags, out=args.out, json=args.json, new=args.new)
 
@@ -126,12 +158,12 @@ class GLMMagics(Magics):
 
     # --- magics --------------------------------------------------------------------------------
 
-    @cell_magic("glm")
+    @cell_magic("glm")  # type: ignore[arg-type]
     def glm_cell(self, line: str, cell: str) -> None:
         """Ask GLM the cell's text; flags on the first line (see `%glm help`)."""
         self.session.ask(self.cell_request(line, cell))
 
-    @line_magic("glm")
+    @line_magic("glm")  # type: ignore[arg-type]
     def glm_line(self, line: str) -> None:
         """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help` manage the session."""
         parsed = self.line_request(line)
@@ -151,4 +183,3 @@ class GLMMagics(Magics):
             commands.run(parsed, self.session, USAGE)
         else:
             await self.session.ask_async(parsed)
-

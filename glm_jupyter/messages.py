@@ -1,9 +1,9 @@
-"""Pure data: conversation messages, tool calls, usage, and the stream events every dialect becomes."""
+"""Pure data: messages, tool calls, usage, and the stream events every dialect becomes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # --- conversation -----------------------------------------------------------------------------
 
@@ -111,6 +111,6 @@ class StreamFailure:
     fatal: bool = True
 
 
-Event = Union[
-    StreamOpened, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport, Finish, StreamFailure
-]
+Event = (
+    StreamOpened | ReasoningDelta | TextDelta | ToolCallDelta | UsageReport | Finish | StreamFailure
+)

@@ -1,4 +1,4 @@
-"""Where GLM models are served, and how each server wants thinking switched and reasoning returned."""
+"""Where GLM models are served, how each server switches thinking and returns reasoning."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ class Provider:
     usage_option: bool = False  # needs `stream_options.include_usage` to report usage
     tool_choice: bool = True
     # `<think>` handling in content: off (never there), leading (a leading block is split off),
-    # untagged (with thinking on, the opening tag may be missing: text before `</think>` is reasoning)
+    # untagged (with thinking on the opening tag may be missing: text before `</think>` is
+    # reasoning)
     think_tags: ThinkTags = "off"
     model_prefix: str = ""  # how this provider spells GLM model ids
 
@@ -43,55 +44,124 @@ class Provider:
 
 
 _ZAI = Provider(
-    "zai", "Z.ai", "https://api.z.ai/api/paas/v4", "ZAI_API_KEY", default_model="glm-5.1",
-    thinking_control="zai", reasoning_field="reasoning_content",
-    reasoning_back="reasoning_content", tool_stream=True,
+    "zai",
+    "Z.ai",
+    "https://api.z.ai/api/paas/v4",
+    "ZAI_API_KEY",
+    default_model="glm-5.1",
+    thinking_control="zai",
+    reasoning_field="reasoning_content",
+    reasoning_back="reasoning_content",
+    tool_stream=True,
 )
 PROVIDERS: dict[str, Provider] = {
     p.name: p
     for p in (
         _ZAI,
-        replace(_ZAI, name="zai-coding", label="Z.ai Coding Plan",
-                base_url="https://api.z.ai/api/coding/paas/v4"),
-        replace(_ZAI, name="bigmodel", label="BigModel",
-                base_url="https://open.bigmodel.cn/api/paas/v4", key_env="ZHIPUAI_API_KEY"),
-        replace(_ZAI, name="bigmodel-coding", label="BigModel Coding Plan",
-                base_url="https://open.bigmodel.cn/api/coding/paas/v4", key_env="ZHIPUAI_API_KEY"),
-        Provider(
-            "openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY",
-            default_model="glm-5.1", thinking_control="openrouter", reasoning_field="reasoning",
-            reasoning_back="reasoning_details", usage_option=True, model_prefix="z-ai/",
+        replace(
+            _ZAI,
+            name="zai-coding",
+            label="Z.ai Coding Plan",
+            base_url="https://api.z.ai/api/coding/paas/v4",
+        ),
+        replace(
+            _ZAI,
+            name="bigmodel",
+            label="BigModel",
+            base_url="https://open.bigmodel.cn/api/paas/v4",
+            key_env="ZHIPUAI_API_KEY",
+        ),
+        replace(
+            _ZAI,
+            name="bigmodel-coding",
+            label="BigModel Coding Plan",
+            base_url="https://open.bigmodel.cn/api/coding/paas/v4",
+            key_env="ZHIPUAI_API_KEY",
         ),
         Provider(
-            "oxen", "Oxen.ai", "https://hub.oxen.ai/api/ai", "OXEN_API_KEY",
-            default_model="glm-5", thinking_control="zai", reasoning_field="reasoning_content",
-            reasoning_back="reasoning_content", model_prefix="zai-org-",
+            "openrouter",
+            "OpenRouter",
+            "https://openrouter.ai/api/v1",
+            "OPENROUTER_API_KEY",
+            default_model="glm-5.1",
+            thinking_control="openrouter",
+            reasoning_field="reasoning",
+            reasoning_back="reasoning_details",
+            usage_option=True,
+            model_prefix="z-ai/",
         ),
         Provider(
-            "vllm", "vLLM", "http://localhost:8000/v1", None, default_model="zai-org/GLM-4.7-Flash",
-            thinking_control="chat_template", reasoning_field="reasoning",
-            reasoning_back="reasoning", tool_stream=False, usage_option=True, think_tags="leading",
+            "oxen",
+            "Oxen.ai",
+            "https://hub.oxen.ai/api/ai",
+            "OXEN_API_KEY",
+            default_model="glm-5",
+            thinking_control="zai",
+            reasoning_field="reasoning_content",
+            reasoning_back="reasoning_content",
+            model_prefix="zai-org-",
         ),
         Provider(
-            "sglang", "SGLang", "http://localhost:30000/v1", None,
-            default_model="zai-org/GLM-4.7-Flash", thinking_control="chat_template",
-            reasoning_field="reasoning_content", reasoning_back="reasoning_content",
-            usage_option=True, think_tags="leading",
+            "vllm",
+            "vLLM",
+            "http://localhost:8000/v1",
+            None,
+            default_model="zai-org/GLM-4.7-Flash",
+            thinking_control="chat_template",
+            reasoning_field="reasoning",
+            reasoning_back="reasoning",
+            tool_stream=False,
+            usage_option=True,
+            think_tags="leading",
         ),
         Provider(
-            "ollama", "Ollama", "http://localhost:11434/v1", None, default_model="glm-4.7-flash",
-            thinking_control="reasoning_effort", reasoning_field="reasoning",
-            reasoning_back="reasoning", usage_option=True, tool_choice=False, think_tags="leading",
+            "sglang",
+            "SGLang",
+            "http://localhost:30000/v1",
+            None,
+            default_model="zai-org/GLM-4.7-Flash",
+            thinking_control="chat_template",
+            reasoning_field="reasoning_content",
+            reasoning_back="reasoning_content",
+            usage_option=True,
+            think_tags="leading",
         ),
         Provider(
-            "llamacpp", "llama.cpp", "http://localhost:8080/v1", None, default_model="glm-4.7-flash",
-            thinking_control="chat_template", reasoning_field="reasoning_content",
-            reasoning_back="reasoning_content", usage_option=True, think_tags="untagged",
+            "ollama",
+            "Ollama",
+            "http://localhost:11434/v1",
+            None,
+            default_model="glm-4.7-flash",
+            thinking_control="reasoning_effort",
+            reasoning_field="reasoning",
+            reasoning_back="reasoning",
+            usage_option=True,
+            tool_choice=False,
+            think_tags="leading",
         ),
         Provider(
-            "openai-compatible", "OpenAI-compatible server", "", None, default_model="glm-4.7-flash",
-            thinking_control="none", reasoning_field="reasoning_content",
-            reasoning_back="reasoning_content", usage_option=True, think_tags="leading",
+            "llamacpp",
+            "llama.cpp",
+            "http://localhost:8080/v1",
+            None,
+            default_model="glm-4.7-flash",
+            thinking_control="chat_template",
+            reasoning_field="reasoning_content",
+            reasoning_back="reasoning_content",
+            usage_option=True,
+            think_tags="untagged",
+        ),
+        Provider(
+            "openai-compatible",
+            "OpenAI-compatible server",
+            "",
+            None,
+            default_model="glm-4.7-flash",
+            thinking_control="none",
+            reasoning_field="reasoning_content",
+            reasoning_back="reasoning_content",
+            usage_option=True,
+            think_tags="leading",
         ),
     )
 }

@@ -20,7 +20,7 @@ from .messages import (
 
 
 class TextBuffer:
-    """Appends in O(1), joins in batches: no per-token copy of the whole text, no list of every token."""
+    """Appends in O(1), joins in batches: no per-token copy of the text, no list of every token."""
 
     __slots__ = ("_parts", "_text")
     _BATCH = 512

@@ -1,4 +1,4 @@
-"""Settings: the `GLM` traitlets class, and resolution of flags > config > environment > defaults."""
+"""Settings: the `GLM` traitlets class; resolution of flags > config > environment > defaults."""
 
 from __future__ import annotations
 
@@ -36,15 +36,13 @@ class GLM(Configurable):
     preserve_thinking = Bool(
         False, help="Send earlier turns' reasoning back (Z.ai preserved thinking)."
     ).tag(config=True)
-    timeout = Float(300.0, help="Seconds to wait for the server to send anything.").tag(
-        config=True
-    )
-    max_retries = Int(3, help="Retries for rate limits and server errors before output starts.").tag(
-        config=True
-    )
-    retry_backoff = Float(0.5, help="First retry delay in seconds; doubles each time, with jitter.").tag(
-        config=True
-    )
+    timeout = Float(300.0, help="Seconds to wait for the server to send anything.").tag(config=True)
+    max_retries = Int(
+        3, help="Retries for rate limits and server errors before output starts."
+    ).tag(config=True)
+    retry_backoff = Float(
+        0.5, help="First retry delay in seconds; doubles each time, with jitter."
+    ).tag(config=True)
     update_interval = Float(0.1, help="Seconds between display updates while streaming.").tag(
         config=True
     )
@@ -76,9 +74,22 @@ class Settings:
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, source) rows, the key redacted, for `%glm config`."""
         rows = []
-        for name in ("provider", "model", "base_url", "api_key", "thinking", "temperature",
-                     "max_tokens", "system", "preserve_thinking", "timeout", "max_retries",
-                     "retry_backoff", "update_interval", "renderer"):
+        for name in (
+            "provider",
+            "model",
+            "base_url",
+            "api_key",
+            "thinking",
+            "temperature",
+            "max_tokens",
+            "system",
+            "preserve_thinking",
+            "timeout",
+            "max_retries",
+            "retry_backoff",
+            "update_interval",
+            "renderer",
+        ):
             value: Any = getattr(self, name)
             if name == "provider":
                 value = self.provider.name
@@ -89,8 +100,18 @@ class Settings:
 
 
 _ENV = {"provider": "GLM_PROVIDER", "model": "GLM_MODEL", "base_url": "GLM_BASE_URL"}
-_PLAIN = ("thinking", "temperature", "max_tokens", "system", "preserve_thinking", "timeout",
-          "max_retries", "retry_backoff", "update_interval", "renderer")
+_PLAIN = (
+    "thinking",
+    "temperature",
+    "max_tokens",
+    "system",
+    "preserve_thinking",
+    "timeout",
+    "max_retries",
+    "retry_backoff",
+    "update_interval",
+    "renderer",
+)
 
 
 def _configured(config: GLM, name: str) -> bool:
@@ -128,9 +149,11 @@ def resolve(
     base_url = pick("base_url")
     # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
     # should not be sent to the environment's server.
-    if sources.get("base_url", "").startswith("env") and not sources.get("provider", "env").startswith(
-        "env"
-    ) and provider_name != env.get("GLM_PROVIDER", "").strip().lower():
+    if (
+        sources.get("base_url", "").startswith("env")
+        and not sources.get("provider", "env").startswith("env")
+        and provider_name != env.get("GLM_PROVIDER", "").strip().lower()
+    ):
         base_url, sources["base_url"] = "", "default"
     if not base_url:
         base_url = provider.base_url

@@ -14,7 +14,7 @@ _COLON = 58  # ord(":"): a line starting with a colon is a comment (OpenRouter's
 class SSEDecoder:
     """Feed it network chunks; it returns the complete events they finish."""
 
-    __slots__ = ("_tail", "_event", "_data")
+    __slots__ = ("_data", "_event", "_tail")
 
     def __init__(self) -> None:
         self._tail = b""

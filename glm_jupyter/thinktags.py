@@ -62,7 +62,7 @@ class ThinkTagSplitter:
         if not head or (OPEN.startswith(head) and head != OPEN):
             return []  # only whitespace or part of "<think>" so far: wait
         if head.startswith(OPEN):
-            self._buf = head[len(OPEN):]
+            self._buf = head[len(OPEN) :]
             self._state = "think"
             return self._inside()
         if self._mode == "untagged":
@@ -75,7 +75,7 @@ class ThinkTagSplitter:
     def _inside(self) -> list[ReasoningDelta | TextDelta]:
         end = self._buf.find(CLOSE)
         if end >= 0:
-            reasoning, rest = self._buf[:end], self._buf[end + len(CLOSE):].lstrip()
+            reasoning, rest = self._buf[:end], self._buf[end + len(CLOSE) :].lstrip()
             self._buf, self._state = "", "text"
             out: list[ReasoningDelta | TextDelta] = []
             if reasoning:
@@ -87,7 +87,7 @@ class ThinkTagSplitter:
             return []
         keep = _partial_suffix(self._buf, CLOSE)
         ready = self._buf[: len(self._buf) - keep]
-        self._buf = self._buf[len(ready):]
+        self._buf = self._buf[len(ready) :]
         return [ReasoningDelta(ready)] if ready else []
 
     def close(self) -> list[ReasoningDelta | TextDelta]:

@@ -11,7 +11,6 @@ import pytest
 from glm_jupyter.simulator import Simulator
 
 
-
 @pytest.fixture
 def simulator() -> Iterator[Callable[..., Simulator]]:
     """Factory: `simulator(scenario, dialect="zai")` starts one; all stop after the test."""
@@ -40,8 +39,16 @@ def shell(_ipython: Any) -> Iterator[Any]:
     from glm_jupyter.extension import _ACTIVE
 
     saved = dict(os.environ)
-    for name in ("GLM_PROVIDER", "GLM_BASE_URL", "GLM_MODEL", "GLM_API_KEY", "ZAI_API_KEY",
-                 "ZHIPUAI_API_KEY", "OPENROUTER_API_KEY", "OXEN_API_KEY"):
+    for name in (
+        "GLM_PROVIDER",
+        "GLM_BASE_URL",
+        "GLM_MODEL",
+        "GLM_API_KEY",
+        "ZAI_API_KEY",
+        "ZHIPUAI_API_KEY",
+        "OPENROUTER_API_KEY",
+        "OXEN_API_KEY",
+    ):
         os.environ.pop(name, None)
     magics = _ACTIVE[id(_ipython)]
     config = magics.session.config

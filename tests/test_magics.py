@@ -17,8 +17,12 @@ from .helpers import SCENARIOS, SECRET, use
 ANSWER = "Florence is **sunny** today – 25 °C ☀"
 REASONING = "The user asks about Florence; answer briefly."
 DIALECT_PROVIDERS = {
-    "zai": "zai", "vllm": "vllm", "sglang": "sglang", "ollama": "ollama",
-    "llamacpp": "llamacpp", "openrouter": "openrouter",
+    "zai": "zai",
+    "vllm": "vllm",
+    "sglang": "sglang",
+    "ollama": "ollama",
+    "llamacpp": "llamacpp",
+    "openrouter": "openrouter",
 }
 
 
@@ -55,7 +59,9 @@ def turn(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("dialect", list(DIALECT_PROVIDERS))
-def test_answer_reasoning_and_usage_in_every_dialect(shell: Any, simulator: Any, dialect: str) -> None:
+def test_answer_reasoning_and_usage_in_every_dialect(
+    shell: Any, simulator: Any, dialect: str
+) -> None:
     sim = simulator(turn(reasoning=REASONING, content=ANSWER), dialect)
     use(shell, sim, DIALECT_PROVIDERS[dialect])
     ran = run(shell, "%%glm -o ans\nWhat is the weather in Florence?")
@@ -67,12 +73,14 @@ def test_answer_reasoning_and_usage_in_every_dialect(shell: Any, simulator: Any,
     assert response["reasoning"] == REASONING
     assert response["usage"]["completion_tokens"] > 0
     markdown = ran.final["text/markdown"]
-    assert "<details>" in markdown and REASONING in markdown
+    assert "<details>" in markdown
+    assert REASONING in markdown
     assert ANSWER in markdown
     assert ran.final["text/plain"] == ANSWER
     assert "(simulator)" in markdown
     # one display, updated in place: the first output creates it, the rest are updates
-    assert not ran.outputs[0].update and all(o.update for o in ran.outputs[1:])
+    assert not ran.outputs[0].update
+    assert all(o.update for o in ran.outputs[1:])
 
 
 def test_llamacpp_think_tags_without_opening_tag(shell: Any, simulator: Any) -> None:
@@ -174,7 +182,11 @@ def test_rate_limit_that_persists_says_so(shell: Any, simulator: Any) -> None:
 @pytest.mark.parametrize(
     ("fault", "error", "says"),
     [
-        ({"kind": "http_error", "status": 401, "code": "1001"}, "AuthenticationError", "ZAI_API_KEY"),
+        (
+            {"kind": "http_error", "status": 401, "code": "1001"},
+            "AuthenticationError",
+            "ZAI_API_KEY",
+        ),
         ({"kind": "http_error", "status": 429, "code": "1113"}, "BalanceOrRegionError", "region"),
         ({"kind": "http_error", "status": 400, "code": "1211"}, "ModelNotFoundError", "glm-5.1"),
         ({"kind": "http_error", "status": 400, "code": "1261"}, "PromptTooLongError", "tokens"),
@@ -194,14 +206,17 @@ def test_errors_that_are_not_retried(
 
 
 def test_cut_stream_keeps_what_arrived(shell: Any, simulator: Any) -> None:
-    sim = simulator(turn(reasoning=REASONING, content=ANSWER, fault={"kind": "cut", "after_tokens": 12}))
+    sim = simulator(
+        turn(reasoning=REASONING, content=ANSWER, fault={"kind": "cut", "after_tokens": 12})
+    )
     use(shell, sim)
     ran = run(shell, "%%glm -o ans\nhi")
     assert type(ran.result.error_in_exec).__name__ == "StreamInterruptedError"
     response = ran.response
     assert response["status"] == "error"
     kept = response["reasoning"] + response["content"]
-    assert kept and (REASONING + ANSWER).startswith(kept.replace(" ", "")[:0] + kept[:5])
+    assert kept
+    assert (REASONING + ANSWER).startswith(kept.replace(" ", "")[:0] + kept[:5])
     assert shell.user_ns["ans"] == response["content"]
     assert len(sim.requests) == 1  # never retried after output started
     run(shell, "%glm history")
@@ -217,8 +232,13 @@ def test_malformed_chunk_is_skipped_with_a_note(shell: Any, simulator: Any) -> N
 
 @pytest.mark.parametrize("sse_event", [False, True])
 def test_error_inside_the_stream(shell: Any, simulator: Any, sse_event: bool) -> None:
-    fault = {"kind": "stream_error", "after_tokens": 4, "code": "1301",
-             "message": "unsafe content", "sse_event": sse_event}
+    fault = {
+        "kind": "stream_error",
+        "after_tokens": 4,
+        "code": "1301",
+        "message": "unsafe content",
+        "sse_event": sse_event,
+    }
     use(shell, simulator(turn(content=ANSWER, fault=fault)))
     ran = run(shell, "%%glm -o ans\nhi")
     assert type(ran.result.error_in_exec).__name__ == "ContentFilterError"
@@ -248,7 +268,13 @@ def test_connection_refused_is_clear(shell: Any) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["%%glm --bogus\nhi", "%%glm -t hot\nhi", "%%glm -o 1x\nhi", "%%glm\n   ", "%%glm extra words\nhi"],
+    [
+        "%%glm --bogus\nhi",
+        "%%glm -t hot\nhi",
+        "%%glm -o 1x\nhi",
+        "%%glm\n   ",
+        "%%glm extra words\nhi",
+    ],
 )
 def test_bad_flags_raise_usage_error(shell: Any, code: str) -> None:
     ran = run(shell, code)
@@ -272,8 +298,10 @@ def test_config_shows_sources_and_never_the_key(shell: Any, simulator: Any) -> N
     shell.run_line_magic("config", "GLM.model = 'glm-5'")
     ran = run(shell, "%glm config")
     text = ran.outputs[0].data["text/markdown"]
-    assert "config (GLM.model)" in text and "env (GLM_BASE_URL)" in text
-    assert SECRET not in text and "***" in text
+    assert "config (GLM.model)" in text
+    assert "env (GLM_BASE_URL)" in text
+    assert SECRET not in text
+    assert "***" in text
 
 
 def test_usage_counts_tokens_per_model(shell: Any, simulator: Any) -> None:
@@ -281,4 +309,5 @@ def test_usage_counts_tokens_per_model(shell: Any, simulator: Any) -> None:
     run(shell, "%glm one")
     run(shell, "%glm -m glm-5 two")
     table = run(shell, "%glm usage").outputs[0].data["text/markdown"]
-    assert "| glm-5.1 | 1 |" in table and "| glm-5 | 1 |" in table
+    assert "| glm-5.1 | 1 |" in table
+    assert "| glm-5 | 1 |" in table

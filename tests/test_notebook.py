@@ -25,10 +25,21 @@ SCENARIO = {
         {"match": "Florence", "reasoning": "Weather question; answer briefly.", "content": ANSWER},
         {"match": "tomorrow", "content": "Tomorrow looks the same."},
         {"match": "story", "reasoning": "A long story.", "content": STORY, "tokens_per_second": 40},
-        {"match": "there", "content": "x", "fault": {"kind": "http_error", "status": 401,
-                                                     "code": "1001", "message": "bad key " + SECRET}},
-        {"match": "again", "content": "x", "fault": {"kind": "http_error", "status": 429,
-                                                     "code": "1113", "message": "no balance"}},
+        {
+            "match": "there",
+            "content": "x",
+            "fault": {
+                "kind": "http_error",
+                "status": 401,
+                "code": "1001",
+                "message": "bad key " + SECRET,
+            },
+        },
+        {
+            "match": "again",
+            "content": "x",
+            "fault": {"kind": "http_error", "status": 429, "code": "1113", "message": "no balance"},
+        },
     ]
 }
 CELLS = [
@@ -96,7 +107,8 @@ def test_answer_streams_into_one_display_with_a_thinking_panel(executed: Any) ->
     assert response["content"] == ANSWER
     assert response["reasoning"] == "Weather question; answer briefly."
     markdown = _markdown(nb.cells[1])
-    assert "<details>" in markdown and "Thought for" in markdown
+    assert "<details>" in markdown
+    assert "Thought for" in markdown
     assert "(simulator)" in markdown
 
 
@@ -112,7 +124,11 @@ def test_follow_up_is_a_second_turn_served_from_cache(executed: Any) -> None:
     assert response["usage"]["cached_tokens"] > 0
     follow_up = next(r for r in sim.requests if "tomorrow" in r["raw_body"])
     assert [m["role"] for m in follow_up["body"]["messages"]] == [
-        "system", "user", "assistant", "user"]
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
 
 
 def test_interrupt_keeps_what_arrived(executed: Any) -> None:
@@ -120,7 +136,8 @@ def test_interrupt_keeps_what_arrived(executed: Any) -> None:
     cell = nb.cells[STORY_CELL]
     response = _response(cell)
     assert response["status"] == "interrupted"
-    assert response["content"] and STORY.startswith(response["content"])
+    assert response["content"]
+    assert STORY.startswith(response["content"])
     assert len(response["content"]) < len(STORY)
     assert any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
     assert "Interrupted" in _markdown(cell)
@@ -145,6 +162,7 @@ def test_errors_are_clear_and_short(executed: Any) -> None:
 def test_saved_notebook_holds_no_api_key(executed: Any) -> None:
     _, path, _ = executed
     text = path.read_text(encoding="utf-8")
-    assert "AuthenticationError" in text and "BalanceOrRegionError" in text
+    assert "AuthenticationError" in text
+    assert "BalanceOrRegionError" in text
     assert SECRET not in text
     assert SECRET[-12:] not in text

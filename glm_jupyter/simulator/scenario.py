@@ -19,8 +19,20 @@ _SCENARIO_KEYS = frozenset(
     {"dialect", "model", "turns", "default", "tool_stream", "think_tags", "description"}
 )
 _TURN_KEYS = frozenset(
-    {"match", "reasoning", "content", "tool_calls", "finish_reason", "generate", "replay",
-     "usage", "fault", "first_byte_delay", "tokens_per_second", "description"}
+    {
+        "match",
+        "reasoning",
+        "content",
+        "tool_calls",
+        "finish_reason",
+        "generate",
+        "replay",
+        "usage",
+        "fault",
+        "first_byte_delay",
+        "tokens_per_second",
+        "description",
+    }
 )
 _PAYLOAD_KEYS = ("reasoning", "content", "tool_calls", "generate", "replay")
 _REPLAY_COMPANIONS = frozenset(
@@ -34,8 +46,14 @@ _KIND_KEYS: Mapping[str, frozenset[str]] = {
 }
 _GENERATE_KEYS = frozenset({"reasoning_tokens", "content_tokens", "seed"})
 USAGE_KEYS = frozenset(
-    {"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-     "reasoning_tokens", "cost"}
+    {
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "cost",
+    }
 )
 _TOOL_KEYS = frozenset({"name", "arguments", "id"})
 
@@ -135,8 +153,11 @@ def _bool(value: Any, where: str) -> bool:
 
 def _int(value: Any, where: str, low: int = 0, high: int | None = None) -> int:
     # bool is an int subclass in Python, but `true` is never a sensible count in a scenario.
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-        high is not None and value > high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
     ):
         limit = f"from {low} to {high}" if high is not None else f">= {low}"
         _fail(where, f"must be an integer {limit}, got {value!r}")
@@ -169,7 +190,8 @@ def _fault(value: Any, where: str) -> Fault:
         code=code,
         message=None if "message" not in obj else _str(obj["message"], f"{where}.message"),
         retry_after=(
-            None if "retry_after" not in obj
+            None
+            if "retry_after" not in obj
             else _seconds(obj["retry_after"], f"{where}.retry_after")
         ),
         after_tokens=_int(obj.get("after_tokens", 0), f"{where}.after_tokens"),
@@ -260,7 +282,8 @@ def _turn(value: Any, where: str, base_dir: Path, *, allow_match: bool = True) -
         finish_reason=None if finish is None else _str(finish, f"{where}.finish_reason"),
         generate=generate,
         replay=(
-            None if "replay" not in obj
+            None
+            if "replay" not in obj
             else _read_replay(obj["replay"], f"{where}.replay", base_dir)
         ),
         usage={} if "usage" not in obj else _usage(obj["usage"], f"{where}.usage"),
@@ -289,7 +312,8 @@ def parse_scenario(
     return Scenario(
         turns=tuple(_turn(t, f"{origin}: turns[{i}]", base) for i, t in enumerate(turns)),
         default=(
-            None if "default" not in obj
+            None
+            if "default" not in obj
             else _turn(obj["default"], f"{origin}: default", base, allow_match=False)
         ),
         dialect=dialect,

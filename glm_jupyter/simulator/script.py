@@ -22,7 +22,8 @@ def last_user_text(body: Mapping[str, Any]) -> str:
                 return content
             if isinstance(content, list):
                 return "".join(
-                    p["text"] for p in content
+                    p["text"]
+                    for p in content
                     if isinstance(p, Mapping) and isinstance(p.get("text"), str)
                 )
             return ""

@@ -147,8 +147,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return {
             "object": "list",
             "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": SIMULATOR_ID}
-                for m in models
+                {"id": m, "object": "model", "created": 0, "owned_by": SIMULATOR_ID} for m in models
             ],
         }
 
