@@ -219,15 +219,21 @@ def test_vllm_streams_tool_name_then_fragments_and_ollama_sends_whole(
 ) -> None:
     scenario = {"turns": [{"tool_calls": [{"name": "plot", "arguments": {"x": [1, 2, 3]}}]}]}
     with Simulator(scenario, dialect="vllm") as sim:
-        entries = [d["tool_calls"][0] for d in deltas(chunks_of(post(client, sim, body()).text))
-                   if "tool_calls" in d]
+        entries = [
+            d["tool_calls"][0]
+            for d in deltas(chunks_of(post(client, sim, body()).text))
+            if "tool_calls" in d
+        ]
     assert entries[0]["function"] == {"name": "plot"}
     assert json.loads("".join(e["function"].get("arguments", "") for e in entries)) == {
         "x": [1, 2, 3]
     }
     with Simulator(scenario, dialect="ollama") as sim:
-        entries = [d["tool_calls"][0] for d in deltas(chunks_of(post(client, sim, body()).text))
-                   if "tool_calls" in d]
+        entries = [
+            d["tool_calls"][0]
+            for d in deltas(chunks_of(post(client, sim, body()).text))
+            if "tool_calls" in d
+        ]
     assert len(entries) == 1
     assert json.loads(entries[0]["function"]["arguments"]) == {"x": [1, 2, 3]}
 
@@ -419,9 +425,10 @@ def test_cut_drops_the_connection_then_a_rerun_gets_everything(client: httpx.Cli
     fault = {"kind": "cut", "after_tokens": 3}
     with Simulator({"turns": [{"content": text, "fault": fault}]}) as sim:
         lines: list[str] = []
-        with pytest.raises(httpx.RemoteProtocolError), client.stream(
-            "POST", f"{sim.base_url}/chat/completions", json=body()
-        ) as r:
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            client.stream("POST", f"{sim.base_url}/chat/completions", json=body()) as r,
+        ):
             lines.extend(r.iter_lines())
         assert len(data_lines("\n".join(lines))) == 3
         assert "[DONE]" not in lines
@@ -586,8 +593,15 @@ def _env() -> dict[str, str]:
 
 def test_cli_serves_until_terminated(client: httpx.Client) -> None:
     command = [
-        sys.executable, "-m", "glm_jupyter.simulator", "--port", "0",
-        "--dialect", "zai", "--script", str(SCENARIOS / "zai_replay.json"),
+        sys.executable,
+        "-m",
+        "glm_jupyter.simulator",
+        "--port",
+        "0",
+        "--dialect",
+        "zai",
+        "--script",
+        str(SCENARIOS / "zai_replay.json"),
     ]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
@@ -614,7 +628,11 @@ def test_cli_rejects_a_bad_script(tmp_path: Path) -> None:
     script.write_text(json.dumps({"turns": [{"content": 5}]}))
     done = subprocess.run(
         [sys.executable, "-m", "glm_jupyter.simulator", "--script", str(script)],
-        capture_output=True, text=True, env=_env(), timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 2
     assert "turns[0].content" in done.stderr
@@ -678,7 +696,12 @@ def test_scenario_file_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_tokenizer_rule() -> None:
     assert tokenize("Hello  world\n\nsupercalifragilistic ") == [
-        "Hello", "  world", "\n\nsupercal", "ifragili", "stic", " ",
+        "Hello",
+        "  world",
+        "\n\nsupercal",
+        "ifragili",
+        "stic",
+        " ",
     ]
 
 
