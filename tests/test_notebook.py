@@ -22,7 +22,12 @@ ANSWER = "Florence is sunny – 25 °C ☀"
 STORY = " ".join(f"word{i}" for i in range(400))
 SCENARIO = {
     "turns": [
-        {"match": "Florence", "reasoning": "Weather question; answer briefly.", "content": ANSWER},
+        {
+            "match": "Florence",
+            "reasoning": "Weather question; answer briefly.",
+            "content": ANSWER,
+            "tokens_per_second": 20,  # about a second: the kernel's loop must stay free meanwhile
+        },
         {"match": "tomorrow", "content": "Tomorrow looks the same."},
         {"match": "story", "reasoning": "A long story.", "content": STORY, "tokens_per_second": 40},
         {
@@ -43,10 +48,18 @@ SCENARIO = {
     ]
 }
 CELLS = [
-    "%load_ext glm_jupyter",
+    "%load_ext glm_jupyter\n"
+    "import asyncio\n"
+    "ticks = []\n"
+    "async def _tick():\n"
+    "    while True:\n"
+    "        ticks.append(1)\n"
+    "        await asyncio.sleep(0.02)\n"
+    "ticker = asyncio.ensure_future(_tick())",
     "%%glm -o ans\nWhat is the weather in Florence?",
     "print(repr(ans))",
     "%glm And tomorrow?",
+    "ticker.cancel(); print(len(ticks))",
     "%glm config",
     "%%glm\nTell me a long story.",
     "%glm history",
@@ -55,7 +68,7 @@ CELLS = [
     "%%glm\nOnce again.",
     "print('after')",
 ]
-STORY_CELL = 5
+STORY_CELL = 6
 
 
 async def _execute(nb: Any, sim: Simulator, env: dict[str, str]) -> None:
@@ -117,6 +130,13 @@ def test_out_variable_holds_the_exact_answer(executed: Any) -> None:
     assert nb.cells[2].outputs[0]["text"] == repr(ANSWER) + "\n"
 
 
+def test_the_event_loop_stays_live_while_streaming(executed: Any) -> None:
+    # A background task ticks every 20 ms. If the magic blocked the kernel's loop (the
+    # synchronous path), it could tick only between cells, a handful of times.
+    nb, _, _ = executed
+    assert int(nb.cells[4].outputs[0]["text"]) >= 20
+
+
 def test_follow_up_is_a_second_turn_served_from_cache(executed: Any) -> None:
     nb, _, sim = executed
     response = _response(nb.cells[3])
@@ -145,6 +165,12 @@ def test_interrupt_keeps_what_arrived(executed: Any) -> None:
     assert response["content"][:40] in history  # the partial answer is in the conversation
 
 
+def test_interrupt_closes_the_connection(executed: Any) -> None:
+    _, _, sim = executed
+    story = next(r for r in sim.requests if "story" in r["raw_body"])
+    assert story["outcome"] == "client closed the connection"
+
+
 def test_kernel_keeps_working_after_interrupt(executed: Any) -> None:
     nb, _, _ = executed
     assert nb.cells[-1].outputs[0]["text"] == "after\n"
@@ -152,11 +178,11 @@ def test_kernel_keeps_working_after_interrupt(executed: Any) -> None:
 
 def test_errors_are_clear_and_short(executed: Any) -> None:
     nb, _, _ = executed
-    error = next(o for o in nb.cells[7].outputs if o["output_type"] == "error")
+    error = next(o for o in nb.cells[8].outputs if o["output_type"] == "error")
     assert error["ename"] == "AuthenticationError"
     assert "GLM_API_KEY" in error["evalue"] or "ZAI_API_KEY" in error["evalue"]
     assert len(error["traceback"]) == 1  # the message, not a trip through httpx
-    assert _response(nb.cells[7])["status"] == "error"
+    assert _response(nb.cells[8])["status"] == "error"
 
 
 def test_saved_notebook_holds_no_api_key(executed: Any) -> None:

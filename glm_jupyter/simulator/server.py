@@ -104,12 +104,19 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self._send_json(200, {"ok": True})
             elif path.endswith("/chat/completions"):
                 self._chat(raw)
+                self._outcome("answered")
             else:
                 self._record(raw, None)
                 self._send_json(404, error_body(None, f"No route for POST {path}"))
         except ConnectionError:
             # The client went away mid-response; there is nobody left to answer.
+            self._outcome("client closed the connection")
             self.close_connection = True
+
+    def _outcome(self, outcome: str) -> None:
+        entry = getattr(self, "_entry", None)
+        if entry is not None and entry["outcome"] == "open":
+            entry["outcome"] = outcome
 
     # --- request side ---------------------------------------------------------------------
 
@@ -132,15 +139,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _record(self, raw: bytes, body: Any) -> None:
         headers = {k.lower(): _redact(k.lower(), v) for k, v in self.headers.items()}
-        self.session.record(
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": headers,
-                "body": body,
-                "raw_body": raw.decode("utf-8", "replace"),
-            }
-        )
+        self._entry: dict[str, Any] = {
+            "method": self.command,
+            "path": self.path,
+            "headers": headers,
+            "body": body,
+            "raw_body": raw.decode("utf-8", "replace"),
+            # "open" while answering, then "answered" or "client closed the connection"
+            "outcome": "open",
+        }
+        self.session.record(self._entry)
 
     def _model_list(self) -> dict[str, Any]:
         models = model_ids(self.session.dialect, self.session.scenario.model)
