@@ -311,3 +311,13 @@ def test_usage_counts_tokens_per_model(shell: Any, simulator: Any) -> None:
     table = run(shell, "%glm usage").outputs[0].data["text/markdown"]
     assert "| glm-5.1 | 1 |" in table
     assert "| glm-5 | 1 |" in table
+
+
+def test_terminal_renderer_streams_text_with_dimmed_reasoning(shell: Any, simulator: Any) -> None:
+    use(shell, simulator(turn(reasoning=REASONING, content=ANSWER)))
+    shell.run_line_magic("config", "GLM.renderer = 'auto'")  # no kernel here: terminal
+    ran = run(shell, "%%glm -o ans\nweather?")
+    assert ran.outputs == []
+    assert f"\x1b[2m{REASONING}\x1b[0m" in ran.stdout
+    assert ANSWER in ran.stdout
+    assert "(simulator)" in ran.stdout
