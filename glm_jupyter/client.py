@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +188,13 @@ class _Exchange:
             out.append(StreamFailure(TRUNCATED, "the stream ended without a finish reason"))
         return out
 
+    def checked(self, events: list[Event]) -> Iterator[Event]:
+        """Yield the events; a fatal failure among them is raised instead, after those before it."""
+        for event in events:
+            if type(event) is StreamFailure and event.fatal:
+                raise self.error_for(event)
+            yield event
+
     def error_for(self, failure: StreamFailure) -> errors.GLMError:
         """The exception to raise for a fatal failure inside a 200 stream."""
         if failure.code == TRUNCATED:
@@ -196,10 +203,6 @@ class _Exchange:
                 "(no finish reason, no [DONE]). What arrived is kept; run the cell again."
             )
         return classify(failure, self._ctx)[0]
-
-
-def _fatal(event: Event) -> bool:
-    return type(event) is StreamFailure and event.fatal
 
 
 class Client:
@@ -224,20 +227,13 @@ class Client:
                     else:
                         yield ex.opened(response)
                         if not ex.streaming(response):
-                            events = ex.whole(response.read())
-                        else:
-                            for data in response.iter_bytes():
-                                for event in ex.chunk(data):
-                                    if _fatal(event):
-                                        raise ex.error_for(event)  # type: ignore[arg-type]
-                                    yield event
-                                if ex.done:
-                                    break
-                            events = ex.end()
-                        for event in events:
-                            if _fatal(event):
-                                raise ex.error_for(event)  # type: ignore[arg-type]
-                            yield event
+                            yield from ex.checked(ex.whole(response.read()))
+                            return
+                        for data in response.iter_bytes():
+                            yield from ex.checked(ex.chunk(data))
+                            if ex.done:
+                                break
+                        yield from ex.checked(ex.end())
                         return
             except httpx.TransportError as exc:
                 wait = ex.failed_transport(exc)
@@ -279,19 +275,15 @@ class AsyncClient:
                     else:
                         yield ex.opened(response)
                         if not ex.streaming(response):
-                            events = ex.whole(await response.aread())
-                        else:
-                            async for data in response.aiter_bytes():
-                                for event in ex.chunk(data):
-                                    if _fatal(event):
-                                        raise ex.error_for(event)  # type: ignore[arg-type]
-                                    yield event
-                                if ex.done:
-                                    break
-                            events = ex.end()
-                        for event in events:
-                            if _fatal(event):
-                                raise ex.error_for(event)  # type: ignore[arg-type]
+                            for event in ex.checked(ex.whole(await response.aread())):
+                                yield event
+                            return
+                        async for data in response.aiter_bytes():
+                            for event in ex.checked(ex.chunk(data)):
+                                yield event
+                            if ex.done:
+                                break
+                        for event in ex.checked(ex.end()):
                             yield event
                         return
             except httpx.TransportError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
@@ -74,22 +74,7 @@ class Settings:
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, source) rows, the key redacted, for `%glm config`."""
         rows = []
-        for name in (
-            "provider",
-            "model",
-            "base_url",
-            "api_key",
-            "thinking",
-            "temperature",
-            "max_tokens",
-            "system",
-            "preserve_thinking",
-            "timeout",
-            "max_retries",
-            "retry_backoff",
-            "update_interval",
-            "renderer",
-        ):
+        for name in [f.name for f in fields(self) if f.name != "sources"]:
             value: Any = getattr(self, name)
             if name == "provider":
                 value = self.provider.name
