@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import catalog
 from .reply import Reply
 
 MIME_TYPE = "application/vnd.glm.response+json"
+_DETAILS_END = re.compile(r"</(?=details)", re.IGNORECASE)
 VERSION = 1
 
 
@@ -57,8 +59,9 @@ def footer(reply: Reply) -> str:
 
 
 def _escape_details(text: str) -> str:
-    # Reasoning that mentions </details> must not close the panel early.
-    return text.replace("</details", "&lt;/details") if "</details" in text else text
+    # Reasoning that mentions </details> (any case: HTML tags ignore it) must not close the
+    # panel early.
+    return _DETAILS_END.sub("&lt;/", text) if "</" in text else text
 
 
 def thinking_panel(reply: Reply, reasoning: str, answering: bool) -> str:

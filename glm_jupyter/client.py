@@ -104,7 +104,8 @@ class _Exchange:
     ) -> float:
         wait = self.endpoint.retry.delay(self.attempt, retry_after) if retryable else None
         if wait is None:
-            raise error
+            # `from None`: the httpx error underneath may quote request headers, key included.
+            raise error from None
         self.attempt += 1
         return wait
 
@@ -113,7 +114,7 @@ class _Exchange:
         try:
             failure = error_from_chunk(json.loads(body), status)
         except ValueError:
-            text = body.decode("utf-8", "replace").strip()[:300]
+            text = self.endpoint.scrub(body.decode("utf-8", "replace")).strip()[:300]
             failure = StreamFailure(None, text or httpx.codes.get_reason_phrase(status), status)
         error, retryable = classify(failure, self._ctx)
         return self._raise_or_wait(error, retryable, headers.get("retry-after"))
@@ -125,7 +126,7 @@ class _Exchange:
             raise errors.StreamInterruptedError(
                 f"The connection to {self.endpoint.base_url} broke mid-answer ({what}). "
                 "What arrived is kept; run the cell again for a complete answer."
-            )
+            ) from None
         error = errors.ConnectionFailedError(
             f"Could not get an answer from {self.endpoint.url} ({what}) after "
             f"{self.attempt + 1} attempt(s). Is the server running, and is the base URL right "
@@ -161,14 +162,24 @@ class _Exchange:
             if end != len(text) and text[end:].strip():
                 raise ValueError("extra data")
         except (ValueError, StopIteration):
-            # One bad line is skipped, not fatal: everything before and after it still counts.
-            out.append(
-                StreamFailure("malformed", f"skipped a malformed chunk: {text[:120]}", fatal=False)
-            )
+            self._skip(text, out)
             return
         if name == "error" and not (type(obj) is dict and "error" in obj):
             obj = {"error": obj}
-        self._parser.feed(obj, out)
+        elif type(obj) is not dict:
+            self._skip(text, out)
+            return
+        mark = len(out)
+        try:
+            self._parser.feed(obj, out)
+        except (AttributeError, TypeError, KeyError, IndexError):  # valid JSON, foreign shape
+            del out[mark:]
+            self._skip(text, out)
+
+    def _skip(self, text: str, out: list[Event]) -> None:
+        # One bad chunk is skipped, not fatal: everything before and after it still counts.
+        excerpt = self.endpoint.scrub(text)[:120]
+        out.append(StreamFailure("malformed", f"skipped a malformed chunk: {excerpt}", fatal=False))
 
     def whole(self, body: bytes) -> list[Event]:
         """A non-streamed JSON answer."""

@@ -170,14 +170,11 @@ class ChunkParser:
         self.finished = False  # a finish reason arrived
 
     def feed(self, chunk: Any, out: list[Event]) -> None:
-        """Append the events one chunk carries (a streamed delta, or a whole response) to `out`.
+        """Append the events one chunk dict carries (a streamed delta, or a whole response).
 
         This runs once per token, so the common case (one choice, one text field) is kept to a
         handful of dict look-ups.
         """
-        if type(chunk) is not dict:
-            out.append(StreamFailure(code=None, message=f"unexpected chunk: {chunk!r:.200}"))
-            return
         if chunk.get("error"):
             out.append(error_from_chunk(chunk))
             return

@@ -133,9 +133,10 @@ def resolve(
         )
     base_url = pick("base_url")
     # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
-    # should not be sent to the environment's server.
+    # should not be sent to the environment's server (unless it has no server of its own).
     if (
-        sources.get("base_url", "").startswith("env")
+        provider.base_url
+        and sources.get("base_url", "").startswith("env")
         and not sources.get("provider", "env").startswith("env")
         and provider_name != env.get("GLM_PROVIDER", "").strip().lower()
     ):

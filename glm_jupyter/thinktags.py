@@ -35,7 +35,7 @@ class ThinkTagSplitter:
 
     @property
     def passthrough(self) -> bool:
-        """True once no tag can follow: content goes straight through."""
+        """True once no tag can follow and no whitespace is pending: content goes straight on."""
         return self._state == "text"
 
     def server_reasoning_seen(self) -> list[ReasoningDelta | TextDelta]:
@@ -51,6 +51,13 @@ class ThinkTagSplitter:
     def feed(self, text: str) -> list[ReasoningDelta | TextDelta]:
         """Classify one content delta."""
         if self._state == "text":
+            return [TextDelta(text)]
+        if self._state == "after":
+            # Whitespace between `</think>` and the answer is dropped wherever chunks split.
+            text = text.lstrip()
+            if not text:
+                return []
+            self._state = "text"
             return [TextDelta(text)]
         self._buf += text
         if self._state == "start":
@@ -76,7 +83,7 @@ class ThinkTagSplitter:
         end = self._buf.find(CLOSE)
         if end >= 0:
             reasoning, rest = self._buf[:end], self._buf[end + len(CLOSE) :].lstrip()
-            self._buf, self._state = "", "text"
+            self._buf, self._state = "", "text" if rest else "after"
             out: list[ReasoningDelta | TextDelta] = []
             if reasoning:
                 out.append(ReasoningDelta(reasoning))
@@ -94,6 +101,6 @@ class ThinkTagSplitter:
         """End of stream: release whatever is held, as what it most likely was."""
         text, self._buf = self._buf, ""
         state, self._state = self._state, "text"
-        if not text:
+        if not text or state == "after":
             return []
         return [ReasoningDelta(text)] if state == "think" else [TextDelta(text)]
