@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import catalog
 from .errors import GLMError
 from .providers import PROVIDERS
@@ -73,7 +71,7 @@ def help_text(usage: str) -> str:
     )
 
 
-def run(name: str, session: Session, usage: str, **_: Any) -> None:
+def run(name: str, session: Session, usage: str) -> None:
     """Run one subcommand and show its result."""
     if name == "reset":
         session.conversation.reset()

@@ -51,18 +51,20 @@ _TARGET = "__import__('glm_jupyter.extension').extension"
 class GlmCellRewriter:
     """Input transformer (cleanup phase, before IPython's own) for `%%glm` and `%glm` lines.
 
-    With `use_await` (in a kernel), a `%%glm` cell or a cell that is one `%glm` line becomes an
-    `await` of the async magic. Any other `%glm` line becomes an explicit `run_line_magic` call,
-    so that a prompt ending in `?` is sent, not taken by IPython as a request for help.
+    In a kernel with autoawait on, a `%%glm` cell or a cell that is one `%glm` line becomes an
+    `await` of the async magic (with `%autoawait off` the synchronous magic runs instead).
+    Any other `%glm` line becomes an explicit `run_line_magic` call, so that a prompt ending in
+    `?` is sent, not taken by IPython as a request for help.
     """
 
-    def __init__(self, *, use_await: bool) -> None:
-        self.use_await = use_await
+    def __init__(self, shell: Any) -> None:
+        self.in_kernel = getattr(shell, "kernel", None) is not None
+        self.shell = shell
 
     def __call__(self, lines: list[str]) -> list[str]:
         if not lines:
             return lines
-        if self.use_await:
+        if self.in_kernel and self.shell.autoawait:
             first = lines[0]
             if _is_magic(first, "%%glm"):
                 line, body = first[len("%%glm") :].strip(), "".join(lines[1:])
@@ -103,8 +105,7 @@ def load(shell: Any) -> GLMMagics:
     magics = GLMMagics(shell, Session(shell, config))
     shell.register_magics(magics)
     _ACTIVE[id(shell)] = magics
-    in_kernel = getattr(shell, "kernel", None) is not None
-    shell.input_transformers_cleanup.append(GlmCellRewriter(use_await=in_kernel))
+    shell.input_transformers_cleanup.append(GlmCellRewriter(shell))
     if not shell.custom_exceptions:
         shell.set_custom_exc((GLMError,), _show_glm_error)
         # trio (pulled in by httpx's async backend detection when installed) warns at import

@@ -18,6 +18,7 @@ from .conversation import Conversation, UsageLedger
 from .dialects import build_request
 from .errors import GLMError
 from .failures import RetryPolicy
+from .providers import ThinkTags
 from .render import DisplayRenderer, Renderer, TerminalRenderer
 from .reply import Reply
 from .settings import GLM, Settings, resolve
@@ -122,7 +123,7 @@ class Session:
         return s, self._endpoint(s), payload, Reply(s.model, s.provider.name)
 
     @staticmethod
-    def _think_tags(s: Settings) -> Any:
+    def _think_tags(s: Settings) -> ThinkTags:
         tags = s.provider.think_tags
         return "leading" if tags == "untagged" and s.thinking is False else tags
 

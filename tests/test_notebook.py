@@ -192,3 +192,22 @@ def test_saved_notebook_holds_no_api_key(executed: Any) -> None:
     assert "BalanceOrRegionError" in text
     assert SECRET not in text
     assert SECRET[-12:] not in text
+
+
+def test_autoawait_off_and_question_marks_in_a_kernel() -> None:
+    cells = [
+        "%load_ext glm_jupyter",
+        "%autoawait off",
+        "%%glm -o a\nhi",
+        "print(a)",
+        "x = 1\n%glm -o b is x one?\nprint(b)",
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    with Simulator({"default": {"content": "fine"}}) as sim:
+        env = dict(os.environ, GLM_PROVIDER="vllm", GLM_BASE_URL=sim.base_url)
+        NotebookClient(nb, timeout=60, kernel_name="python3").execute(env=env)
+        asked = [r["body"]["messages"][-1]["content"] for r in sim.requests]
+    assert asked == ["hi", "is x one?"]
+    assert nb.cells[3].outputs[0]["text"] == "fine\n"
+    assert nb.cells[4].outputs[-1]["text"] == "fine\n"
