@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import statistics
 import time
 import tracemalloc
@@ -33,8 +34,16 @@ def overhead_and_updates(repeat: int = 7) -> list[dict[str, Any]]:
             {"plain": lambda: pipeline.plain_httpx(http, url), "ours": ours}, repeat
         )
     ratio = times["ours"] / times["plain"]
-    updates, elapsed = max(renders, key=lambda r: r[0] - 10 * r[1])
-    bound = 10 * elapsed + 1
+    # "10 a second" counted per started second: a stream shorter than one display interval
+    # still shows its first token at once and its final state, two updates in all.
+    updates, elapsed = max(renders, key=lambda r: r[0] - 10 * math.ceil(r[1]))
+    bound = 10 * math.ceil(elapsed) + 1
+    # The 20,000-token stream lasts a fraction of a second; a 200,000-token one shows the
+    # budget holding over seconds.
+    with recorded_stream(200_000) as url, pipeline.glm_client(url) as client:
+        reply, renderer, _ = pipeline.glm_jupyter(client)
+    long_updates, long_elapsed = renderer.updates, reply.elapsed
+    long_bound = 10 * long_elapsed + 1  # the strict reading, over a stream of about a second
     return [
         result(
             "stream_overhead_ratio",
@@ -53,10 +62,13 @@ def overhead_and_updates(repeat: int = 7) -> list[dict[str, Any]]:
             updates,
             "updates",
             "<= 10 per second + 1",
-            updates <= bound,
+            updates <= bound and long_updates <= long_bound,
             "20,000 tokens sent as fast as the simulator can",
             stream_seconds=round(elapsed, 3),
             bound=round(bound, 1),
+            updates_200k_tokens=long_updates,
+            stream_seconds_200k=round(long_elapsed, 3),
+            bound_200k=round(long_bound, 1),
         ),
     ]
 
