@@ -59,6 +59,10 @@ def parse_json_answer(text: str) -> Any:
         ) from None
 
 
+def _describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, GLMError) else f"{type(exc).__name__}: {exc}"
+
+
 class Session:
     """Conversation, usage and clients for one kernel."""
 
@@ -162,8 +166,8 @@ class Session:
         except KeyboardInterrupt as exc:
             reply.end("interrupted")
             failure = exc
-        except GLMError as exc:
-            reply.end("error", str(exc))
+        except Exception as exc:  # the display must not stay "streaming" whatever went wrong
+            reply.end("error", _describe(exc))
             failure = exc
         return self._wrap_up(request, reply, renderer, failure)
 
@@ -191,8 +195,8 @@ class Session:
             # The kernel turns an interrupt into a cancellation of this coroutine.
             reply.end("interrupted")
             failure = KeyboardInterrupt()
-        except GLMError as exc:
-            reply.end("error", str(exc))
+        except Exception as exc:  # the display must not stay "streaming" whatever went wrong
+            reply.end("error", _describe(exc))
             failure = exc
         return self._wrap_up(request, reply, renderer, failure)
 
