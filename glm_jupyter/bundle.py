@@ -33,6 +33,7 @@ def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
         "finish_reason": reply.finish_reason,
         "error": reply.error,
         "simulator": bool(reply.server),
+        "context": reply.context,
     }
 
 
@@ -99,7 +100,8 @@ def markdown(reply: Reply, content: str, reasoning: str) -> str:
         tail = f"> **Error:** {quoted}\n\n"
     notes = "".join(f"*Note: {n}*\n\n" for n in reply.notes)
     body = f"{content}\n\n" if content else ""
-    return f"{head}{waiting}{body}{tail}{notes}---\n<sub>{footer(reply)}</sub>\n"
+    sent = f"<sub>{reply.context_line}</sub>\n\n" if reply.context_line else ""
+    return f"{head}{waiting}{body}{tail}{notes}{sent}---\n<sub>{footer(reply)}</sub>\n"
 
 
 def bundle(reply: Reply) -> dict[str, Any]:

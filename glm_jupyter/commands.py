@@ -1,13 +1,37 @@
-"""`%glm` subcommands: reset, history, usage, config, models, help."""
+"""`%glm` subcommands: reset, history, usage, config, models, help, context, explain, fix,
+autoexplain."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+
 from . import catalog
+from .autoexplain import EXPLAIN
 from .errors import GLMError
 from .providers import PROVIDERS
 from .runner import Session
+from .turn import Request
 
 _PREVIEW = 600
+FIX = (
+    "Fix the cell that raised the error in the context above. Say in one or two sentences what "
+    "was wrong, then give the complete corrected cell in one ```python block."
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed subcommand line: its name, its words, and its parsed flags (if it takes any)."""
+
+    name: str
+    text: str = ""
+    args: Any = None
 
 
 def show(markdown: str, plain: str | None = None) -> None:
@@ -19,6 +43,13 @@ def show(markdown: str, plain: str | None = None) -> None:
 
 def _clip(text: str) -> str:
     return text if len(text) <= _PREVIEW else text[:_PREVIEW] + f"… ({len(text):,} characters)"
+
+
+def fenced(text: str, language: str = "") -> str:
+    """`text` in a code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
 
 
 def history(session: Session) -> str:
@@ -63,16 +94,54 @@ def help_text(usage: str) -> str:
     """How to use the magics."""
     return (
         "**%%glm [flags]** followed by the prompt in the cell, or **%glm [flags] PROMPT** on one "
-        "line.\n\nSubcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` "
-        "(tokens and cost this session), `%glm config` (effective settings and their sources), "
-        "`%glm models`, `%glm help`. A line is a subcommand only when it is exactly one of these "
-        'words; anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
+        "line. `{name}` in a prompt stands for a notebook variable.\n\n"
+        "Subcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` (tokens and "
+        "cost this session), `%glm config` (settings and their sources), `%glm models`, "
+        "`%glm context [flags] [question]` (preview what would be sent, without sending), "
+        "`%glm explain` / `%glm fix` (the last error), `%glm autoexplain on|off`, `%glm help`. "
+        "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
+        'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
         f"```\n{usage}\n```"
     )
 
 
-def run(name: str, session: Session, usage: str) -> None:
-    """Run one subcommand and show its result."""
+def preview(session: Session, command: Command) -> str:
+    """`%glm context`: exactly what a request with these flags would send; nothing is sent."""
+    from .magics import to_request
+    from .tokens import estimate_tokens
+
+    request = to_request(command.args, command.text or "(your question)")
+    content, payload = session.preview(request)
+    messages = payload["messages"]
+    earlier = len(messages) - 2
+    total = sum(estimate_tokens(str(m.get("content") or "")) for m in messages)
+    body = json.dumps(payload, indent=1, ensure_ascii=False)
+    return (
+        f"**Preview: nothing was sent.** This message would go to `{payload['model']}` after "
+        f"the system prompt and {earlier} earlier message(s), about {total:,} tokens in all "
+        f"(this message: {estimate_tokens(content):,}).\n\n{fenced(content, 'text')}\n\n"
+        f"<details><summary>The whole request body</summary>\n\n{fenced(body, 'json')}\n\n"
+        "</details>"
+    )
+
+
+def explain_request(command: Command, *, fix: bool) -> Request:
+    """The request behind `%glm explain` / `%glm fix`: the last error is always sent."""
+    from .magics import to_request
+
+    request = to_request(command.args, FIX if fix else EXPLAIN)
+    code = request.code if request.code is not None else (0 if fix else None)
+    context = dataclasses.replace(request.context, error=True)
+    return dataclasses.replace(request, context=context, code=code)
+
+
+def run(command: Command, session: Session, usage: str) -> Request | None:
+    """Run one subcommand; returns a request when the subcommand is a question to ask."""
+    name = command.name
+    if name in ("explain", "fix"):
+        if session.log is None or session.log.last_error is None:
+            raise UsageError(f"%glm {name}: no cell has raised an error yet in this kernel.")
+        return explain_request(command, fix=name == "fix")
     if name == "reset":
         session.conversation.reset()
         show("Conversation cleared: the next prompt starts fresh.")
@@ -84,5 +153,10 @@ def run(name: str, session: Session, usage: str) -> None:
         show(config_table(session))
     elif name == "models":
         show(models_table())
+    elif name == "context":
+        show(preview(session, command))
+    elif name == "autoexplain":
+        show(session.autoexplain(command.text))
     else:
         show(help_text(usage), usage)
+    return None

@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 from .errors import GLMError
+from .kernel_log import KernelLog
 from .magics import GLMMagics
 from .runner import Session
 from .settings import GLM
@@ -102,7 +103,9 @@ def load(shell: Any) -> GLMMagics:
         return _ACTIVE[id(shell)]
     config = GLM(parent=shell)
     shell.configurables.append(config)
-    magics = GLMMagics(shell, Session(shell, config))
+    log = KernelLog(shell)
+    log.install()
+    magics = GLMMagics(shell, Session(shell, config, log=log))
     shell.register_magics(magics)
     _ACTIVE[id(shell)] = magics
     shell.input_transformers_cleanup.append(GlmCellRewriter(shell))
@@ -128,4 +131,7 @@ def unload(shell: Any) -> None:
     ]
     if shell.custom_exceptions == (GLMError,):
         shell.set_custom_exc((), None)
+    if magics.session.log is not None:
+        magics.session.log.uninstall()
+    magics.session.autoexplain("off")
     magics.session.close()

@@ -1,9 +1,12 @@
 """`%glm` and `%%glm`: parse flags, pick a subcommand or a prompt, delegate to the session.
 
-The rule that keeps subcommands and prompts apart: a `%glm` line is a subcommand only when it
-is exactly one subcommand word (`reset`, `history`, `usage`, `config`, `models`, `help`) with
-nothing after it. Anything else is a prompt. To ask the one-word prompt "help", write
-`%glm -- help`.
+The rule that keeps subcommands and prompts apart: a `%glm` line is a subcommand only when its
+first word is a subcommand and the rest is exactly that subcommand's own arguments:
+- nothing: `reset`, `history`, `usage`, `config`, `models`, `help`;
+- nothing or flags: `explain`, `fix`; flags (then an optional question): `context`;
+- nothing, `on` or `off`: `autoexplain`.
+Anything else is a prompt (`%glm explain decorators` asks about decorators). To ask a prompt
+that looks like a subcommand, start it with `--`: `%glm -- help`.
 """
 
 from __future__ import annotations
@@ -17,10 +20,17 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import commands
-from .runner import Request, Session
+from .runner import Session
+from .turn import ContextRequest, Request
 
-SUBCOMMANDS = ("reset", "history", "usage", "config", "models", "help")
+PLAIN_COMMANDS = ("reset", "history", "usage", "config", "models", "help")
+FLAG_COMMANDS = ("explain", "fix", "context")
 _VALUE_FLAGS = {
+    "--df",
+    "--var",
+    "--cells",
+    "--schema",
+    "--budget",
     "-m",
     "--model",
     "-p",
@@ -33,6 +43,8 @@ _VALUE_FLAGS = {
     "-o",
     "--out",
 }
+# Flags whose value is optional: on a `%glm` line they take the next word only if it fits.
+_OPTIONAL_VALUE = {"--code": re.compile(r"\d+"), "--notebook": re.compile(r".+\.ipynb")}
 _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 
 
@@ -68,6 +80,58 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
     "--json", action="store_true", help="Ask for a JSON object (response_format json_object)."
 )
 @argument("--new", action="store_true", help="Start a fresh conversation.")
+@argument(
+    "--df",
+    action="append",
+    default=[],
+    metavar="NAME",
+    help="Send a summary of this DataFrame (repeatable).",
+)
+@argument(
+    "--var",
+    action="append",
+    default=[],
+    metavar="NAME",
+    help="Send a summary of this variable (repeatable).",
+)
+@argument("--cells", type=int, metavar="N", help="Send the last N executed cells and outputs.")
+@argument("--error", action="store_true", help="Send the last error, its traceback and cell.")
+@argument(
+    "--notebook",
+    nargs="?",
+    const="",
+    metavar="PATH",
+    help="Send the saved notebook (this one without PATH).",
+)
+@argument(
+    "--no-rows",
+    dest="send_rows",
+    action="store_const",
+    const=False,
+    default=None,
+    help="Send schema and statistics only: no cell values.",
+)
+@argument(
+    "--budget",
+    type=int,
+    metavar="TOKENS",
+    dest="summary_tokens",
+    help="Token budget for each summarised object (default 1500).",
+)
+@argument(
+    "--schema",
+    metavar="NAME",
+    help="Validate the answer against this JSON-schema dict, "
+    "dataclass, TypedDict or pydantic model (implies --json).",
+)
+@argument(
+    "--code",
+    nargs="?",
+    const=0,
+    type=int,
+    metavar="N",
+    help="Put the answer's code block (block N) in the next cell.",
+)
 def glm(line: str = "", cell: str | None = None) -> None:
     """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
 
@@ -97,6 +161,9 @@ def split_line(line: str) -> tuple[str, str]:
         if not word.startswith("-") or _looks_negative_number(word):
             break
         i += 2 if word.split("=")[0] in _VALUE_FLAGS and "=" not in word else 1
+        optional = _OPTIONAL_VALUE.get(word)
+        if optional and i < len(tokens) and optional.fullmatch(tokens[i].group()):
+            i += 1
     if i >= len(tokens):
         return line, ""
     return line[: tokens[i].start()], line[tokens[i].start() :].strip()
@@ -117,15 +184,38 @@ def to_request(args: Any, prompt: str) -> Request:
         raise UsageError(f"-o needs a Python variable name; {args.out!r} is not one.")
     if not prompt.strip():
         raise UsageError(f"There is no prompt to send.\n\n{USAGE}")
+    if args.summary_tokens is not None and args.summary_tokens < 200:
+        raise UsageError(f"--budget needs at least 200 tokens; got {args.summary_tokens}.")
     flags = {
-        "model": args.model,
-        "provider": args.provider,
-        "thinking": args.thinking,
-        "temperature": args.temperature,
-        "max_tokens": args.max_tokens,
-        "system": args.system,
+        name: getattr(args, name)
+        for name in (
+            "model",
+            "provider",
+            "thinking",
+            "temperature",
+            "max_tokens",
+            "system",
+            "send_rows",
+            "summary_tokens",
+        )
     }
-    return Request(prompt=prompt, flags=flags, out=args.out, json=args.json, new=args.new)
+    context = ContextRequest(
+        dataframes=tuple(args.df),
+        variables=tuple(args.var),
+        cells=args.cells,
+        error=args.error,
+        notebook=args.notebook,
+    )
+    return Request(
+        prompt=prompt,
+        flags=flags,
+        out=args.out,
+        json=args.json or args.schema is not None,
+        new=args.new,
+        context=context,
+        schema=args.schema,
+        code=args.code,
+    )
 
 
 @magics_class
@@ -140,21 +230,29 @@ class GLMMagics(Magics):
 
     def cell_request(self, line: str, cell: str) -> Request:
         """A `%%glm` cell as a request: flags on the line, the prompt in the body."""
-        flags, extra = split_line(line)
-        if extra:
-            raise UsageError(
-                f"%%glm takes only flags on its first line; the prompt goes in the cell body "
-                f"(got {extra!r}).\n\n{USAGE}"
-            )
-        return to_request(_parse(flags), _tidy(cell))
+        return to_request(_parse(line), _tidy(cell))
 
-    def line_request(self, line: str) -> Request | str:
-        """A `%glm` line: a subcommand name, or a request."""
-        stripped = line.strip()
-        if stripped in SUBCOMMANDS:
-            return stripped
+    def line_request(self, line: str) -> Request | commands.Command:
+        """A `%glm` line: a subcommand (by the rule in this module's docstring), or a request."""
+        word, _, rest = line.strip().partition(" ")
+        rest = rest.strip()
+        if word in PLAIN_COMMANDS and not rest:
+            return commands.Command(word)
+        if word == "autoexplain" and rest in ("", "on", "off"):
+            return commands.Command(word, rest)
+        if word in FLAG_COMMANDS and (not rest or rest.startswith("-")):
+            flags, question = split_line(rest)
+            if not question or word == "context":
+                return commands.Command(word, question, _parse(flags))
         flags, prompt = split_line(line)
         return to_request(_parse(flags), prompt)
+
+    def _command(self, line: str) -> Request | None:
+        """Run a management subcommand; a request when the line is a question to ask."""
+        parsed = self.line_request(line)
+        if isinstance(parsed, Request):
+            return parsed
+        return commands.run(parsed, self.session, USAGE)
 
     # --- magics --------------------------------------------------------------------------------
 
@@ -165,12 +263,10 @@ class GLMMagics(Magics):
 
     @line_magic("glm")  # type: ignore[arg-type]
     def glm_line(self, line: str) -> None:
-        """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help` manage the session."""
-        parsed = self.line_request(line)
-        if isinstance(parsed, str):
-            commands.run(parsed, self.session, USAGE)
-        else:
-            self.session.ask(parsed)
+        """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help|...` manage."""
+        request = self._command(line)
+        if request is not None:
+            self.session.ask(request)
 
     async def glm_cell_async(self, line: str, cell: str) -> None:
         """`%%glm` as a coroutine on the kernel's loop (what the input transformer calls)."""
@@ -178,8 +274,6 @@ class GLMMagics(Magics):
 
     async def glm_line_async(self, line: str) -> None:
         """`%glm` as a coroutine on the kernel's loop."""
-        parsed = self.line_request(line)
-        if isinstance(parsed, str):
-            commands.run(parsed, self.session, USAGE)
-        else:
-            await self.session.ask_async(parsed)
+        request = self._command(line)
+        if request is not None:
+            await self.session.ask_async(request)

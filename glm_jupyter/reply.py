@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from .messages import (
     Event,
@@ -71,6 +72,8 @@ class Reply:
         self.error: str | None = None
         self.notes: list[str] = []
         self.server: str | None = None
+        self.context: list[dict[str, Any]] = []  # what context went with the question
+        self.context_line = ""
         self.started = time.monotonic()
         self.first_token_at: float | None = None
         self.answer_started_at: float | None = None

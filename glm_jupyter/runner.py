@@ -2,61 +2,38 @@
 
 `ask_async` runs on the kernel's event loop (widgets stay live, interrupt arrives as
 CancelledError); `ask` is the synchronous path for terminal IPython and programmatic callers.
-Both share everything but the loop over events.
+Both share every step but the loop over events and the way a person is asked a question.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from contextlib import aclosing, closing
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from IPython.core.error import UsageError
+
+from .context import ContextBlock, ContextBuilder
 from .conversation import Conversation, UsageLedger
 from .dialects import build_request
 from .errors import GLMError
 from .failures import RetryPolicy
+from .kernel_log import KernelLog
+from .prompt import context_line, interpolate, ordered, user_message
 from .providers import ThinkTags
 from .render import DisplayRenderer, Renderer, TerminalRenderer
 from .reply import Reply
 from .settings import GLM, Settings, resolve
+from .structured import schema_for
+from .turn import ContextRequest, Request, Turn, code_blocks, pick_block
 
 if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request goes out
     import httpx
 
+    from .autoexplain import AutoExplain
     from .client import AsyncClient, Client, Endpoint
 
-
-@dataclass
-class Request:
-    """What a person asked for: the prompt and the flags that shape it."""
-
-    prompt: str
-    flags: Mapping[str, Any] = field(default_factory=dict)  # settings overrides
-    out: str | None = None
-    json: bool = False
-    new: bool = False
-
-
-class AnswerNotJSONError(GLMError):
-    """`--json` was asked for, and the answer does not parse."""
-
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
-
-
-def parse_json_answer(text: str) -> Any:
-    """The answer as JSON, tolerating a Markdown fence around it."""
-    match = _FENCE.match(text)
-    try:
-        return json.loads(match.group(1) if match else text)
-    except ValueError as exc:
-        raise AnswerNotJSONError(
-            f"The answer is not valid JSON ({exc}); it is shown above and kept as text. "
-            "Ask again, or drop --json."
-        ) from None
+__all__ = ["ContextRequest", "Request", "Session"]
 
 
 def _describe(exc: BaseException) -> str:
@@ -64,19 +41,21 @@ def _describe(exc: BaseException) -> str:
 
 
 class Session:
-    """Conversation, usage and clients for one kernel."""
+    """Conversation, usage, kernel log and clients for one kernel."""
 
     def __init__(
         self,
         shell: Any = None,
         config: GLM | None = None,
         *,
+        log: KernelLog | None = None,
         env: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.shell = shell
         self.config = config or GLM()
+        self.log = log
         self.env = env
         self.conversation = Conversation()
         self.ledger = UsageLedger()
@@ -85,8 +64,19 @@ class Session:
         self._async_transport = async_transport
         self._clients: dict[Endpoint, Client] = {}
         self._async_clients: dict[tuple[Endpoint, int], AsyncClient] = {}
+        self._autoexplain: AutoExplain | None = None
 
-    # --- shared steps ------------------------------------------------------------------------
+    def autoexplain(self, word: str) -> str:
+        """Turn the "Explain this error" button on or off (`%glm autoexplain on|off`)."""
+        if self.shell is None:
+            raise UsageError("autoexplain needs an IPython shell.")
+        if self._autoexplain is None:
+            from .autoexplain import AutoExplain
+
+            self._autoexplain = AutoExplain(self)
+        return self._autoexplain.set(word)
+
+    # --- building a turn ---------------------------------------------------------------------
 
     def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
         """Effective settings for these flags."""
@@ -109,109 +99,238 @@ class Session:
             kind = "display" if getattr(self.shell, "kernel", None) is not None else "terminal"
         return DisplayRenderer(s.update_interval) if kind == "display" else TerminalRenderer()
 
-    def _prepare(self, request: Request) -> tuple[Settings, Endpoint, dict[str, Any], Reply]:
+    def context(self, request: Request, s: Settings) -> tuple[list[ContextBlock], str]:
+        """The context blocks and the question text (with `{name}` filled in) for a request."""
+        builder = ContextBuilder(
+            self.shell, self.log, budget=s.summary_tokens, send_rows=s.send_rows
+        )
+        spec = request.context
+        blocks = [builder.dataframe(name) for name in spec.dataframes]
+        blocks += [builder.variable(name) for name in spec.variables]
+        if spec.cells is not None:
+            blocks.append(builder.cells(spec.cells))
+        if spec.error or spec.error_record is not None:
+            blocks.append(builder.error(spec.error_record))
+        if spec.notebook is not None:
+            blocks.append(builder.notebook(spec.notebook))
+        question, extra = interpolate(
+            request.prompt,
+            builder.namespace,
+            lambda n, v: builder.summary(n, v, 3),
+            send_rows=s.send_rows,
+        )
+        return ordered(blocks + extra), question
+
+    def preview(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """Exactly what `request` would send: the new user message and the request body."""
         s = self.settings(request.flags)
-        if request.new:
+        turn = self._prepare(request, s, renderer=TerminalRenderer(), remember=False)
+        return turn.content, turn.payload
+
+    def _prepare(
+        self,
+        request: Request,
+        s: Settings | None = None,
+        *,
+        renderer: Renderer | None = None,
+        remember: bool = True,
+    ) -> Turn:
+        s = s or self.settings(request.flags)
+        blocks, question = self.context(request, s)
+        schema = None
+        if request.schema is not None:
+            builder = ContextBuilder(self.shell, self.log, budget=0, send_rows=False)
+            schema = schema_for(builder.lookup(request.schema, "--schema"), request.schema)
+        content = user_message(blocks, question, schema.prompt() if schema else "")
+        if request.new and remember:
             self.conversation.reset()
-        messages = self.conversation.request(request.prompt, s.system)
-        payload = build_request(
+        history = self.conversation if remember or not request.new else Conversation()
+        reply = Reply(s.model, s.provider.name)
+        reply.context = [b.sent() for b in blocks]
+        reply.context_line = context_line(blocks) if blocks else ""
+        return Turn(
+            request=request,
+            settings=s,
+            endpoint=self._endpoint(s),
+            payload=self._payload(s, history.request(content, s.system), request.json or schema),
+            reply=reply,
+            renderer=renderer or self._renderer(s),
+            content=content,
+            blocks=blocks,
+            schema=schema,
+        )
+
+    @staticmethod
+    def _payload(s: Settings, messages: Any, json_mode: Any) -> dict[str, Any]:
+        return build_request(
             s.provider,
             model=s.model,
             messages=messages,
             thinking=s.thinking,
             temperature=s.temperature,
             max_tokens=s.max_tokens,
-            json_mode=request.json,
+            json_mode=bool(json_mode),
             preserve_thinking=s.preserve_thinking,
         )
-        return s, self._endpoint(s), payload, Reply(s.model, s.provider.name)
+
+    def _repair(self, turn: Turn, problems: list[str]) -> Turn:
+        content = turn.repair_prompt(problems)
+        reply = Reply(turn.settings.model, turn.settings.provider.name)
+        reply.context_line = "Repair request: the previous answer was not usable JSON"
+        return Turn(
+            request=turn.request,
+            settings=turn.settings,
+            endpoint=turn.endpoint,
+            payload=self._payload(turn.settings, self.conversation.request(content, ""), True),
+            reply=reply,
+            renderer=self._renderer(turn.settings),
+            content=content,
+            schema=turn.schema,
+            repair_of=turn,
+        )
 
     @staticmethod
     def _think_tags(s: Settings) -> ThinkTags:
         tags = s.provider.think_tags
         return "leading" if tags == "untagged" and s.thinking is False else tags
 
-    def _conclude(self, request: Request, reply: Reply) -> None:
-        """Remember the exchange, count its tokens, and store the answer where asked."""
+    # --- the shared steps after streaming ----------------------------------------------------
+
+    def _settle(self, turn: Turn) -> Turn | None:
+        """Remember the exchange and show its final state; a repair turn when one is due."""
+        reply = turn.reply
         self.last = reply
-        self.conversation.record(request.prompt, reply)
+        self.conversation.record(turn.content, reply)
         if reply.usage is not None or reply.status == "done":
             self.ledger.add(reply.model, reply.usage)
+        repair = None
+        if turn.structured and reply.status == "done":
+            problems = turn.check()
+            if problems and turn.repair_of is None:
+                reply.notes.append("the answer is not usable JSON: asking once for a repair")
+                repair = self._repair(turn, problems)
+            elif problems:
+                turn.failure = turn.give_up(problems)
+                reply.end("error", str(turn.failure))
+        turn.renderer.finish(reply)
+        return repair
+
+    def _deliver(self, turn: Turn, choice: int | None) -> Reply:
+        """Store the answer where asked, place code, and raise what went wrong."""
+        request, reply = turn.request, turn.reply
         if request.out and self.shell is not None:
-            text = reply.content.text
-            self.shell.user_ns[request.out] = (
-                parse_json_answer(text) if request.json and reply.status == "done" else text
-            )
-        elif request.json and reply.status == "done":
-            parse_json_answer(reply.content.text)  # say so now if it does not parse
+            keep_value = turn.structured and turn.failure is None and reply.status == "done"
+            self.shell.user_ns[request.out] = turn.value if keep_value else reply.content.text
+        if choice and reply.status == "done":
+            self.shell.set_next_input(code_blocks(reply.content.text)[choice - 1], replace=False)
+        if turn.failure is not None:
+            raise turn.failure
+        return reply
+
+    def _wanted_block(self, turn: Turn) -> tuple[int | None, list[str]]:
+        """The block number to place (None: ask), and the blocks."""
+        if turn.request.code is None or turn.reply.status != "done" or turn.failure:
+            return 0, []
+        blocks = code_blocks(turn.reply.content.text)
+        if not blocks:
+            print("The answer has no Python code block to place in a cell.")
+            return 0, blocks
+        try:
+            block = pick_block(blocks, turn.request.code)
+        except IndexError as exc:
+            raise UsageError(str(exc)) from None
+        return (None if block is None else blocks.index(block) + 1), blocks
+
+    def _no_choice(self, count: int) -> UsageError:
+        return UsageError(
+            f"The answer has {count} code blocks and nobody here can pick one: "
+            "run the cell again with --code N to place block N."
+        )
 
     # --- the two loops -----------------------------------------------------------------------
 
-    def ask(self, request: Request) -> Reply:
+    def ask(self, request: Request, *, renderer: Renderer | None = None) -> Reply:
         """Send, stream and render synchronously."""
-        s, endpoint, payload, reply = self._prepare(request)
-        client = self._clients.get(endpoint)
+        turn = self._prepare(request, renderer=renderer)
+        self._stream(turn)
+        repair = self._settle(turn)
+        if repair is not None:
+            self._stream(repair)
+            self._settle(repair)
+            turn = repair
+        choice, blocks = self._wanted_block(turn)
+        if choice is None:
+            from .chooser import ask_in_terminal
+
+            try:
+                choice = ask_in_terminal(blocks)
+            except Exception:  # no stdin here (e.g. a headless run)
+                raise self._no_choice(len(blocks)) from None
+        return self._deliver(turn, choice)
+
+    async def ask_async(self, request: Request) -> Reply:
+        """Send, stream and render on the running event loop."""
+        turn = self._prepare(request)
+        await self._stream_async(turn)
+        repair = self._settle(turn)
+        if repair is not None:
+            await self._stream_async(repair)
+            self._settle(repair)
+            turn = repair
+        choice, blocks = self._wanted_block(turn)
+        if choice is None:
+            from .chooser import BlockChooser
+
+            choice = await BlockChooser(blocks).ask()
+        return self._deliver(turn, choice)
+
+    def _stream(self, turn: Turn) -> None:
+        client = self._clients.get(turn.endpoint)
         if client is None:
             from .client import Client
 
-            client = self._clients[endpoint] = Client(endpoint, transport=self._transport)
-        renderer = self._renderer(s)
+            client = Client(turn.endpoint, transport=self._transport)
+            self._clients[turn.endpoint] = client
+        reply, renderer = turn.reply, turn.renderer
         renderer.start(reply)
-        failure: BaseException | None = None
         try:
-            with closing(client.stream(payload, think_tags=self._think_tags(s))) as events:
+            stream = client.stream(turn.payload, think_tags=self._think_tags(turn.settings))
+            with closing(stream) as events:
                 for event in events:
                     renderer.event(reply, event, reply.apply(event))
             reply.end("done")
         except KeyboardInterrupt as exc:
             reply.end("interrupted")
-            failure = exc
+            turn.failure = exc
         except Exception as exc:  # the display must not stay "streaming" whatever went wrong
             reply.end("error", _describe(exc))
-            failure = exc
-        return self._wrap_up(request, reply, renderer, failure)
+            turn.failure = exc
 
-    async def ask_async(self, request: Request) -> Reply:
-        """Send, stream and render on the running event loop."""
+    async def _stream_async(self, turn: Turn) -> None:
         import asyncio  # only the kernel path needs it; terminal start-up stays lean
 
-        s, endpoint, payload, reply = self._prepare(request)
-        key = (endpoint, id(asyncio.get_running_loop()))
+        key = (turn.endpoint, id(asyncio.get_running_loop()))
         client = self._async_clients.get(key)
         if client is None:
             from .client import AsyncClient
 
-            client = AsyncClient(endpoint, transport=self._async_transport)
+            client = AsyncClient(turn.endpoint, transport=self._async_transport)
             self._async_clients[key] = client
-        renderer = self._renderer(s)
+        reply, renderer = turn.reply, turn.renderer
         renderer.start(reply)
-        failure: BaseException | None = None
         try:
-            async with aclosing(client.stream(payload, think_tags=self._think_tags(s))) as events:
+            stream = client.stream(turn.payload, think_tags=self._think_tags(turn.settings))
+            async with aclosing(stream) as events:
                 async for event in events:
                     renderer.event(reply, event, reply.apply(event))
             reply.end("done")
         except (asyncio.CancelledError, KeyboardInterrupt):
             # The kernel turns an interrupt into a cancellation of this coroutine.
             reply.end("interrupted")
-            failure = KeyboardInterrupt()
+            turn.failure = KeyboardInterrupt()
         except Exception as exc:  # the display must not stay "streaming" whatever went wrong
             reply.end("error", _describe(exc))
-            failure = exc
-        return self._wrap_up(request, reply, renderer, failure)
-
-    def _wrap_up(
-        self, request: Request, reply: Reply, renderer: Renderer, failure: BaseException | None
-    ) -> Reply:
-        try:
-            self._conclude(request, reply)
-        except AnswerNotJSONError as exc:
-            reply.end("error", str(exc))
-            failure = failure or exc
-        renderer.finish(reply)
-        if failure is not None:
-            raise failure
-        return reply
+            turn.failure = exc
 
     def close(self) -> None:
         """Close the synchronous clients (async ones close with their loop)."""

@@ -46,6 +46,11 @@ class GLM(Configurable):
     update_interval = Float(0.1, help="Seconds between display updates while streaming.").tag(
         config=True
     )
+    send_rows = Bool(
+        True,
+        help="Send cell values (sample rows, top values, min/max); False: schema and stats only.",
+    ).tag(config=True)
+    summary_tokens = Int(1500, help="Token budget for each summarised object.").tag(config=True)
     renderer = CaselessStrEnum(
         ["auto", "display", "terminal"], "auto", help="How answers are shown."
     ).tag(config=True)
@@ -69,6 +74,8 @@ class Settings:
     retry_backoff: float = 0.5
     update_interval: float = 0.1
     renderer: str = "auto"
+    send_rows: bool = True
+    summary_tokens: int = 1500
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -96,6 +103,8 @@ _PLAIN = (
     "retry_backoff",
     "update_interval",
     "renderer",
+    "send_rows",
+    "summary_tokens",
 )
 
 
