@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import load, streaming
+from . import cache, load, streaming
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -16,6 +16,7 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "per_token_cost_ratio": streaming.per_token_cost,
     "ttft_overhead_ms": streaming.ttft,
     "stream_mem_ratio": streaming.memory,
+    "cache_prefix_share": cache.run,
 }
 
 
