@@ -1,14 +1,15 @@
 """What ran in this kernel: recent cells with their outputs, and the last error with its cell.
 
 IPython keeps cell sources (`In`) and results (`Out`) but not what a cell printed or
-displayed, so in a kernel this log listens where outputs leave: the stdout/stderr streams' and
-the display publisher's hooks (ipykernel's own extension points), keyed by the request that
-produced them. Everything is bounded: the last `keep` cells, `chars` characters of output each.
+displayed, so this log listens where outputs leave: it wraps the `write` of the stdout and
+stderr streams it finds (the stream objects themselves stay, so code that checks their type is
+unaffected), and in a kernel it uses the display publisher's hook, keyed by the request that
+produced each display. Everything is bounded: the last `keep` cells, `chars` characters of
+output each.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextlib
 import re
 import sys
@@ -77,6 +78,7 @@ class KernelLog:
         self._by_request: dict[str, CellRecord] = {}
         self._displays: dict[str, tuple[CellRecord, int]] = {}
         self._hooked: list[Any] = []
+        self._streams: list[tuple[Any, Any]] = []  # (stream, the `write` it had on itself)
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -84,11 +86,37 @@ class KernelLog:
         """Listen to cell execution and, in a kernel, to the output streams and displays."""
         self.shell.events.register("pre_run_cell", self._pre_run_cell)
         self.shell.events.register("post_run_cell", self._post_run_cell)
-        sources: list[Any] = [sys.stdout, sys.stderr, getattr(self.shell, "display_pub", None)]
-        for source in sources:
-            if hasattr(source, "register_hook") and hasattr(source, "unregister_hook"):
-                source.register_hook(self._output_hook)
-                self._hooked.append(source)
+        publisher: Any = getattr(self.shell, "display_pub", None)
+        if hasattr(publisher, "register_hook") and hasattr(publisher, "unregister_hook"):
+            publisher.register_hook(self._output_hook)
+            self._hooked.append(publisher)
+
+    def _tee_streams(self, record: CellRecord) -> None:
+        # Wrapped for the length of one cell, inside any wrapping IPython does itself, and
+        # undone in post_run_cell so that the wrappers nest and unwind in order.
+        for stream in (sys.stdout, sys.stderr):
+            write = getattr(stream, "write", None)
+            if write is None or not hasattr(stream, "__dict__"):
+                continue
+            own = vars(stream).get("write")
+
+            def write_and_log(text: Any, *args: Any, _write: Any = write, **kwargs: Any) -> Any:
+                if isinstance(text, str) and text:
+                    self._add(record, strip_ansi(text))
+                return _write(text, *args, **kwargs)
+
+            with contextlib.suppress(AttributeError, TypeError):
+                stream.write = write_and_log  # type: ignore[method-assign]
+                self._streams.append((stream, own))
+
+    def _untee_streams(self) -> None:
+        for stream, own in reversed(self._streams):
+            with contextlib.suppress(AttributeError):
+                if own is None:
+                    del stream.write
+                else:
+                    stream.write = own
+        self._streams.clear()
 
     def uninstall(self) -> None:
         """Undo install()."""
@@ -101,6 +129,7 @@ class KernelLog:
         for source in self._hooked:
             source.unregister_hook(self._output_hook)
         self._hooked.clear()
+        self._untee_streams()
 
     def _request_id(self) -> str | None:
         header = getattr(self.shell, "parent_header", None) or {}
@@ -111,6 +140,8 @@ class KernelLog:
     def _pre_run_cell(self, info: Any) -> None:
         record = CellRecord(number=self.shell.execution_count, source=info.raw_cell or "")
         self.cells.append(record)
+        self._untee_streams()
+        self._tee_streams(record)
         request = self._request_id()
         if request:
             self._by_request = {request: record}  # only the running request can still print
@@ -118,6 +149,7 @@ class KernelLog:
         self._displays = {k: v for k, v in self._displays.items() if v[0].number in live}
 
     def _post_run_cell(self, result: Any) -> None:
+        self._untee_streams()
         record = self.cells[-1] if self.cells else None
         if record is None:
             return
@@ -155,9 +187,7 @@ class KernelLog:
         record = self._by_request.get(parent) if parent else None
         if record is None:
             return
-        if "text" in content:
-            self._add(record, strip_ansi(str(content["text"])))
-        elif "data" in content:
+        if "data" in content:
             self._add(record, _display_text(content["data"]))
             if display_id:
                 self._displays[display_id] = (record, len(record.outputs) - 1)

@@ -69,9 +69,11 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[dict[s
 
 
 def _user(requests: list[dict[str, Any]], match: str) -> str:
-    found = [r for r in requests if match in r["raw_body"]]
-    assert found, f"no request mentions {match!r}"
-    return str(found[0]["body"]["messages"][-1]["content"])
+    """The last user message of the request whose question contains `match`."""
+    lasts = [str(r["body"]["messages"][-1]["content"]) for r in requests]
+    found = [text for text in lasts if match in text.rsplit("\n\n", 1)[-1]]
+    assert found, f"no request asks {match!r}"
+    return found[0]
 
 
 def _errors(nb: Any) -> list[str]:
@@ -99,7 +101,7 @@ def test_dataframe_summary_goes_with_the_question(executed: Any) -> None:
 
 def test_follow_up_is_served_from_the_cache(executed: Any) -> None:
     nb, requests = executed
-    follow = next(r for r in requests if "Which region" in r["raw_body"])
+    follow = next(r for r in requests if r["body"]["messages"][-1]["content"].startswith("Which"))
     assert len(follow["body"]["messages"]) == 4
     response = next(o["data"][MIME_TYPE] for o in nb.cells[2].outputs if "data" in o)
     usage = response["usage"]
@@ -139,8 +141,7 @@ def test_fix_uses_the_error_and_its_cell(executed: Any) -> None:
 
 def test_no_rows_sends_no_cell_values(executed: Any) -> None:
     _, requests = executed
-    body = next(r for r in requests if "Describe the columns" in r["raw_body"])
-    last = body["body"]["messages"][-1]["content"]
+    last = _user(requests, "Describe the columns")
     for value in ("ann@x.io", "bo@x.io", "South", "12.5", "3.25"):
         assert value not in last
     assert "email" in last  # column names are schema, not values
