@@ -103,12 +103,37 @@ class Turn:
         )
 
 
-_CODE = re.compile(r"```(python|py|ipython|python3)?[ \t]*\n(.*?)\n[ \t]*```", re.DOTALL)
+_PYTHON = frozenset({"", "python", "py", "ipython", "python3"})
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)")
 
 
 def code_blocks(text: str) -> list[str]:
-    """Python code blocks in an answer (fences tagged python, or not tagged at all)."""
-    return [m.group(2) for m in _CODE.finditer(text)]
+    """Python code blocks in an answer (fences tagged python, or not tagged at all).
+
+    Read line by line, as Markdown does: a fence closes only with the same kind of fence, at
+    least as long, so a closing fence is never taken for the opening of the next block.
+    """
+    blocks: list[str] = []
+    opener: str | None = None
+    language = ""
+    lines: list[str] = []
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if opener is None:
+            if match:
+                opener, language, lines = match.group(1), match.group(2).lower(), []
+        elif (
+            match
+            and match.group(1)[0] == opener[0]
+            and len(match.group(1)) >= len(opener)
+            and not match.group(2)
+        ):
+            if language in _PYTHON:
+                blocks.append("\n".join(lines))
+            opener = None
+        else:
+            lines.append(line)
+    return blocks
 
 
 def pick_block(blocks: list[str], wanted: int) -> str | None:
