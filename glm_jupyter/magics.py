@@ -16,7 +16,7 @@ import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import commands
@@ -262,6 +262,7 @@ class GLMMagics(Magics):
         self.session.ask(self.cell_request(line, cell))
 
     @line_magic("glm")  # type: ignore[arg-type]
+    @no_var_expand  # `{name}` is ours to fill in (summaries, JSON left alone), not IPython's
     def glm_line(self, line: str) -> None:
         """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help|...` manage."""
         request = self._command(line)

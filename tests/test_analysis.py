@@ -283,3 +283,12 @@ def test_follow_up_appends_to_the_prefix(shell: Any, simulator: Any) -> None:
     messages = sim.requests[1]["body"]["messages"]
     assert messages[1]["content"] == sim.requests[0]["body"]["messages"][1]["content"]
     assert second.startswith(first[: first.index('"stream"') - 40][:200])
+
+
+def test_line_magic_braces_are_not_expanded_by_ipython(shell: Any, simulator: Any) -> None:
+    sim = simulator(scripted())
+    use(shell, sim)
+    shell.user_ns["items"] = [1, 2, 3]
+    run(shell, 'x = 1\n%glm what is {items} and {"k": $x}?')
+    text = sent(sim)
+    assert text.endswith('what is `items` (summarised in the context above) and {"k": $x}?')

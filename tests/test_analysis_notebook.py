@@ -24,6 +24,10 @@ SCENARIO = {
         {"match": "schema", "content": '{"region": "North", "total": 12.5}'},
         {"match": "Fix the cell", "content": FIXED},
         {"match": "Explain the error", "content": "len(rows) is zero, so the division fails."},
+        {"match": "facts", "content": '{"rows": 3, "regions": ["North", "South"]}'},
+        {"match": "Why did it fail", "content": "rows is empty."},
+        {"match": "plot", "content": "Here:\n```python\nsales.plot(x='region', y='total')\n```"},
+        {"match": "too strict", "content": "It is fine."},
     ],
     "default": {"content": "ok"},
 }
@@ -49,6 +53,13 @@ CELLS = [
     "print(button.output.outputs[0]['data']['text/plain'])",
     "%glm fix",
     "%%glm --df sales --no-rows\nDescribe the columns.",
+    "%%glm --json -o facts\nGive two facts as JSON.",
+    "print(facts['regions'])",
+    "%glm --error Why did it fail?",
+    "%glm explain",
+    "%%glm --code 1\nHow do I plot totals by region?",
+    "threshold = 7.5\n%glm --budget 300 Is {threshold} too strict for {sales}?",
+    "%glm context --df sales --budget 300 Is it seasonal?",
 ]
 
 
@@ -137,6 +148,35 @@ def test_fix_uses_the_error_and_its_cell(executed: Any) -> None:
     _, requests = executed
     text = _user(requests, "Fix the cell")
     assert "mean = total / len(rows)" in text and "ZeroDivisionError" in text
+
+
+def test_json_answer_in_a_kernel(executed: Any) -> None:
+    nb, _ = executed
+    assert _text(nb.cells[15]) == "['North', 'South']\n"
+
+
+def test_error_and_explain_in_a_kernel(executed: Any) -> None:
+    _, requests = executed
+    assert "mean = total / len(rows)" in _user(requests, "Why did it fail")
+    explains = [r for r in requests if r["body"]["messages"][-1]["content"].endswith("concrete.")]
+    assert len(explains) == 2  # the button's and `%glm explain`
+
+
+def test_code_and_interpolation_in_a_kernel(executed: Any) -> None:
+    nb, requests = executed
+    text = _user(requests, "too strict")
+    assert text.endswith("Is 7.5 too strict for `sales` (summarised in the context above)?")
+    assert "### `sales`" in text
+    kinds = {o["output_type"] for o in nb.cells[18].outputs}
+    assert kinds == {"display_data"}  # answered and placed, no error
+
+
+def test_context_preview_in_a_kernel(executed: Any) -> None:
+    nb, requests = executed
+    preview = nb.cells[-1].outputs[0]["data"]["text/markdown"]
+    assert "nothing was sent" in preview and "Is it seasonal?" in preview
+    asked = [str(r["body"]["messages"][-1]["content"]) for r in requests]
+    assert not any(text.endswith("Is it seasonal?") for text in asked)
 
 
 def test_no_rows_sends_no_cell_values(executed: Any) -> None:
