@@ -41,8 +41,7 @@ CELLS = [
     "%glm --notebook Summarise the notebook.",
     "print('checkpoint 42')",
     "%%glm --cells 1\nWhat was printed?",
-    "from typing import TypedDict\n"
-    "class Best(TypedDict):\n    region: str\n    total: float",
+    "from typing import TypedDict\nclass Best(TypedDict):\n    region: str\n    total: float",
     "%%glm --schema Best -o best --var sales\nFill the schema for the best region.",
     "print(best['region'], best['total'])",
     "%glm autoexplain on",
@@ -71,8 +70,9 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[dict[s
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     nbformat.write(nb, path)  # saved once, as a person's notebook would be, for --notebook
     with Simulator(SCENARIO) as sim:
-        env = dict(os.environ, GLM_PROVIDER="vllm", GLM_BASE_URL=sim.base_url,
-                   JPY_SESSION_NAME=str(path))
+        env = dict(
+            os.environ, GLM_PROVIDER="vllm", GLM_BASE_URL=sim.base_url, JPY_SESSION_NAME=str(path)
+        )
         client = NotebookClient(nb, timeout=90, kernel_name="python3", allow_errors=True)
         client.execute(env=env, cwd=str(folder))
         requests = sim.requests
@@ -88,8 +88,12 @@ def _user(requests: list[dict[str, Any]], match: str) -> str:
 
 
 def _errors(nb: Any) -> list[str]:
-    return [f"{o['ename']}: {o['evalue']}" for c in nb.cells for o in c.outputs
-            if o["output_type"] == "error" and c.source != CELLS[10]]
+    return [
+        f"{o['ename']}: {o['evalue']}"
+        for c in nb.cells
+        for o in c.outputs
+        if o["output_type"] == "error" and c.source != CELLS[10]
+    ]
 
 
 def _text(cell: Any) -> str:
@@ -104,7 +108,9 @@ def test_no_unexpected_errors(executed: Any) -> None:
 def test_dataframe_summary_goes_with_the_question(executed: Any) -> None:
     nb, requests = executed
     text = _user(requests, "trend")
-    assert "`sales`" in text and "region" in text and "North" in text
+    assert "`sales`" in text
+    assert "region" in text
+    assert "North" in text
     assert text.endswith("What is the trend?")
     response = next(o["data"][MIME_TYPE] for o in nb.cells[1].outputs if "data" in o)
     assert response["context"][0]["name"] == "`sales`"
@@ -122,13 +128,15 @@ def test_follow_up_is_served_from_the_cache(executed: Any) -> None:
 def test_notebook_found_through_the_session_name(executed: Any) -> None:
     _, requests = executed
     text = _user(requests, "Summarise the notebook")
-    assert "analysis.ipynb" in text and "--schema Best" in text
+    assert "analysis.ipynb" in text
+    assert "--schema Best" in text
 
 
 def test_cells_carry_what_was_printed(executed: Any) -> None:
     _, requests = executed
     text = _user(requests, "What was printed")
-    assert "print('checkpoint 42')" in text and "checkpoint 42\n" in text
+    assert "print('checkpoint 42')" in text
+    assert "checkpoint 42\n" in text
 
 
 def test_schema_answer_lands_in_a_variable(executed: Any) -> None:
@@ -139,7 +147,8 @@ def test_schema_answer_lands_in_a_variable(executed: Any) -> None:
 def test_autoexplain_button_streams_an_explanation(executed: Any) -> None:
     nb, requests = executed
     kinds = [o["output_type"] for o in nb.cells[10].outputs]
-    assert "error" in kinds and "display_data" in kinds  # traceback, then the button
+    assert "error" in kinds
+    assert "display_data" in kinds
     assert "len(rows) is zero" in _text(nb.cells[11])
     assert "ZeroDivisionError" in _user(requests, "Explain the error")
 
@@ -147,7 +156,8 @@ def test_autoexplain_button_streams_an_explanation(executed: Any) -> None:
 def test_fix_uses_the_error_and_its_cell(executed: Any) -> None:
     _, requests = executed
     text = _user(requests, "Fix the cell")
-    assert "mean = total / len(rows)" in text and "ZeroDivisionError" in text
+    assert "mean = total / len(rows)" in text
+    assert "ZeroDivisionError" in text
 
 
 def test_json_answer_in_a_kernel(executed: Any) -> None:
@@ -174,7 +184,8 @@ def test_code_and_interpolation_in_a_kernel(executed: Any) -> None:
 def test_context_preview_in_a_kernel(executed: Any) -> None:
     nb, requests = executed
     preview = nb.cells[-1].outputs[0]["data"]["text/markdown"]
-    assert "nothing was sent" in preview and "Is it seasonal?" in preview
+    assert "nothing was sent" in preview
+    assert "Is it seasonal?" in preview
     asked = [str(r["body"]["messages"][-1]["content"]) for r in requests]
     assert not any(text.endswith("Is it seasonal?") for text in asked)
 
@@ -185,4 +196,3 @@ def test_no_rows_sends_no_cell_values(executed: Any) -> None:
     for value in ("ann@x.io", "bo@x.io", "South", "12.5", "3.25"):
         assert value not in last
     assert "email" in last  # column names are schema, not values
-
