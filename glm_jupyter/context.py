@@ -173,7 +173,7 @@ class ContextBuilder:
         )
 
     def current_notebook(self) -> Path:
-        """This kernel's notebook: JupyterLab and Notebook 7 set JPY_SESSION_NAME, VS Code a name."""
+        """This kernel's notebook: JupyterLab and Notebook 7 set JPY_SESSION_NAME, VS Code too."""
         vscode = self.namespace.get("__vsc_ipynb_file__")
         for candidate in (os.environ.get("JPY_SESSION_NAME"), vscode):
             if candidate and str(candidate).endswith(".ipynb"):
