@@ -292,3 +292,28 @@ def test_line_magic_braces_are_not_expanded_by_ipython(shell: Any, simulator: An
     run(shell, 'x = 1\n%glm what is {items} and {"k": $x}?')
     text = sent(sim)
     assert text.endswith('what is `items` (summarised in the context above) and {"k": $x}?')
+
+
+def test_no_rows_request_body_holds_no_cell_value(shell: Any, simulator: Any) -> None:
+    import pandas as pd
+
+    sentinels = ["SENTINEL-ALICE-93", "SENTINEL-BOB-17", "987654.321", "123456.789",
+                 "424242", "717171", "2031-07-04", "2032-01-09", "CAT-SENTINEL-X"]
+    shell.user_ns["people"] = pd.DataFrame({
+        "name": ["SENTINEL-ALICE-93", "SENTINEL-BOB-17"],
+        "balance": [987654.321, 123456.789],
+        "code": [424242, 717171],
+        "joined": pd.to_datetime(["2031-07-04", "2032-01-09"]),
+        "tier": pd.Categorical(["CAT-SENTINEL-X", "CAT-SENTINEL-X"]),
+    })
+    shell.user_ns["profile"] = {"SENTINEL-ALICE-93": 424242, "note": "SENTINEL-BOB-17"}
+    shell.user_ns["ids"] = [424242, 717171]
+    sim = simulator(scripted())
+    use(shell, sim)
+    shell.run_cell("people.loc[people.code == people.code.max(), 'name'].item().missing")
+    run(shell, "%%glm --new --no-rows --df people --var profile --var ids --error\n"
+               "Look at {people}, {profile} and {ids}.")
+    body = sim.requests[-1]["raw_body"]
+    assert "balance" in body  # column names are schema and do go
+    for value in sentinels:
+        assert value not in body
