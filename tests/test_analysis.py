@@ -317,3 +317,13 @@ def test_no_rows_request_body_holds_no_cell_value(shell: Any, simulator: Any) ->
     assert "balance" in body  # column names are schema and do go
     for value in sentinels:
         assert value not in body
+
+
+def test_send_rows_config_is_the_default_for_every_request(shell: Any, simulator: Any) -> None:
+    shell.user_ns["emails"] = ["SENTINEL-ANN@x.io", "SENTINEL-BO@x.io"]
+    sim = simulator(scripted())
+    use(shell, sim)
+    shell.run_line_magic("config", "GLM.send_rows = False")
+    run(shell, "%%glm --var emails\nHow many?")
+    assert "SENTINEL" not in sim.requests[-1]["raw_body"]
+    assert "withheld" in sent(sim)
