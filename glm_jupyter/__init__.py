@@ -20,6 +20,7 @@ __all__ = [
     "Simulator",
     "__version__",
     "load_ipython_extension",
+    "tool",
     "unload_ipython_extension",
 ]
 
@@ -31,6 +32,7 @@ _LAZY = {
     "GLMError": "errors",
     "Session": "runner",
     "Simulator": "simulator",
+    "tool": "tools",
 }
 
 

@@ -83,6 +83,8 @@ class AutoExplain:
         log = self.session.log
         if error is None or isinstance(error, KeyboardInterrupt) or log is None:
             return
+        if self.session.agent_running:
+            return  # the agent's own code: the model hears of its errors and fixes them
         if log.last_error is None:
             return
         from IPython.display import display

@@ -34,6 +34,7 @@ def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
         "error": reply.error,
         "simulator": bool(reply.server),
         "context": reply.context,
+        **({"steps": reply.steps} if reply.steps is not None else {}),
     }
 
 

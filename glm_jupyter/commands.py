@@ -157,6 +157,63 @@ def run(command: Command, session: Session, usage: str) -> Request | None:
         show(preview(session, command))
     elif name == "autoexplain":
         show(session.autoexplain(command.text))
+    elif name == "export":
+        show(export(session, command.text))
+    elif name == "mcp":
+        raise UsageError(
+            "%glm mcp needs a Jupyter kernel with autoawait on: the MCP connections live on the "
+            "kernel's event loop. Run it as a cell of its own."
+        )
     else:
         show(help_text(usage), usage)
     return None
+
+
+def export(session: Session, path: str) -> str:
+    """`%glm export [PATH.ipynb]`: the approved code of the last agent run, in order."""
+    run = session.last_agent
+    steps = [step for step in (run.steps if run else []) if step.code is not None]
+    if not steps:
+        raise UsageError("%glm export: the last agent run ran no approved code to export.")
+    if path:
+        import nbformat
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"Code from an agent run: {run.request.prompt}")]  # type: ignore[union-attr]
+        nb.cells += [nbformat.v4.new_code_cell(step.code) for step in steps]
+        nbformat.write(nb, path)
+        return f"Wrote {len(steps)} code cell(s) to `{path}`."
+    joined = "\n\n".join(f"# step {step.index}\n{step.code}" for step in steps)
+    session.shell.set_next_input(joined, replace=False)
+    return f"Placed the code of {len(steps)} step(s) in a new cell below."
+
+
+async def mcp(session: Session, text: str) -> None:
+    """`%glm mcp add NAME -- COMMAND ARGS...`, `add NAME URL`, `list`, `remove NAME`."""
+    import shlex
+
+    from .mcp_tools import McpServers
+
+    if session.mcp is None:
+        session.mcp = McpServers()
+    words = shlex.split(text)
+    verb = words[0]
+    try:
+        if verb == "list":
+            show(session.mcp.describe())
+        elif verb == "remove" and len(words) == 2:
+            await session.mcp.remove(words[1])
+            show(f"Removed MCP server `{words[1]}`.")
+        elif verb == "add" and len(words) >= 4 and words[2] == "--":
+            tools = await session.mcp.add(words[1], words[3:])
+            show(f"Connected `{words[1]}`: {', '.join(t.name for t in tools) or 'no tools'}.")
+        elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
+            tools = await session.mcp.add(words[1], words[2])
+            show(f"Connected `{words[1]}`: {', '.join(t.name for t in tools) or 'no tools'}.")
+        else:
+            raise UsageError(
+                "Usage: %glm mcp add NAME -- COMMAND ARGS... | %glm mcp add NAME URL | "
+                "%glm mcp list | %glm mcp remove NAME"
+            )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -38,6 +38,10 @@ class Conversation:
             Message("assistant", content, reasoning=reasoning, tool_calls=reply.tool_calls)
         )
 
+    def extend(self, messages: list[Message]) -> None:
+        """Keep an agent run's messages exactly as they were sent and received."""
+        self.messages.extend(messages)
+
     def reset(self) -> None:
         """Forget everything: the next request starts a new conversation."""
         self.messages.clear()

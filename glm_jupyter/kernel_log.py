@@ -78,7 +78,8 @@ class KernelLog:
         self._by_request: dict[str, CellRecord] = {}
         self._displays: dict[str, tuple[CellRecord, int]] = {}
         self._hooked: list[Any] = []
-        self._streams: list[tuple[Any, Any]] = []  # (stream, the `write` it had on itself)
+        self._streams: list[tuple[Any, Any]] = []
+        self._depth = 0  # nested run_cell calls (agent code) are part of the running cell  # (stream, the `write` it had on itself)
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -138,6 +139,9 @@ class KernelLog:
         return str(msg_id) if msg_id else None
 
     def _pre_run_cell(self, info: Any) -> None:
+        self._depth += 1
+        if self._depth > 1:
+            return  # code an agent runs inside a cell belongs to that cell
         record = CellRecord(number=self.shell.execution_count, source=info.raw_cell or "")
         self.cells.append(record)
         self._untee_streams()
@@ -149,6 +153,9 @@ class KernelLog:
         self._displays = {k: v for k, v in self._displays.items() if v[0].number in live}
 
     def _post_run_cell(self, result: Any) -> None:
+        self._depth = max(self._depth - 1, 0)
+        if self._depth > 0:
+            return
         self._untee_streams()
         record = self.cells[-1] if self.cells else None
         if record is None:

@@ -4,7 +4,8 @@ The rule that keeps subcommands and prompts apart: a `%glm` line is a subcommand
 first word is a subcommand and the rest is exactly that subcommand's own arguments:
 - nothing: `reset`, `history`, `usage`, `config`, `models`, `help`;
 - nothing or flags: `explain`, `fix`; flags (then an optional question): `context`;
-- nothing, `on` or `off`: `autoexplain`.
+- nothing, `on` or `off`: `autoexplain`; nothing or a `.ipynb` path: `export`;
+- `add NAME -- COMMAND...`, `add NAME URL`, `list` or `remove NAME`: `mcp`.
 Anything else is a prompt (`%glm explain decorators` asks about decorators). To ask a prompt
 that looks like a subcommand, start it with `--`: `%glm -- help`.
 """
@@ -31,6 +32,7 @@ _VALUE_FLAGS = {
     "--cells",
     "--schema",
     "--budget",
+    "--max-steps",
     "-m",
     "--model",
     "-p",
@@ -132,6 +134,14 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
     metavar="N",
     help="Put the answer's code block (block N) in the next cell.",
 )
+@argument(
+    "-a",
+    "--agent",
+    action="store_true",
+    help="Agent mode: the model may run code and tools in this kernel, with approval.",
+)
+@argument("--auto", action="store_true", help="Agent mode without approval (implies --agent).")
+@argument("--max-steps", type=int, metavar="N", help="Most tool-calling turns (default 20).")
 def glm(line: str = "", cell: str | None = None) -> None:
     """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
 
@@ -206,6 +216,11 @@ def to_request(args: Any, prompt: str) -> Request:
         error=args.error,
         notebook=args.notebook,
     )
+    if args.max_steps is not None and args.max_steps < 1:
+        raise UsageError(f"--max-steps needs at least 1; got {args.max_steps}.")
+    agent = args.agent or args.auto
+    if agent and (args.json or args.schema or args.code is not None):
+        raise UsageError("--agent answers in prose: drop --json, --schema and --code with it.")
     return Request(
         prompt=prompt,
         flags=flags,
@@ -215,6 +230,9 @@ def to_request(args: Any, prompt: str) -> Request:
         context=context,
         schema=args.schema,
         code=args.code,
+        agent=agent,
+        auto=args.auto,
+        max_steps=args.max_steps,
     )
 
 
@@ -239,6 +257,10 @@ class GLMMagics(Magics):
         if word in PLAIN_COMMANDS and not rest:
             return commands.Command(word)
         if word == "autoexplain" and rest in ("", "on", "off"):
+            return commands.Command(word, rest)
+        if word == "export" and (not rest or (rest.endswith(".ipynb") and " " not in rest)):
+            return commands.Command(word, rest)
+        if word == "mcp" and rest.split(" ", 1)[0] in ("add", "list", "remove"):
             return commands.Command(word, rest)
         if word in FLAG_COMMANDS and (not rest or rest.startswith("-")):
             flags, question = split_line(rest)
@@ -275,6 +297,10 @@ class GLMMagics(Magics):
 
     async def glm_line_async(self, line: str) -> None:
         """`%glm` as a coroutine on the kernel's loop."""
+        parsed = self.line_request(line)
+        if isinstance(parsed, commands.Command) and parsed.name == "mcp":
+            await commands.mcp(self.session, parsed.text)
+            return
         request = self._command(line)
         if request is not None:
             await self.session.ask_async(request)

@@ -74,6 +74,7 @@ class Reply:
         self.server: str | None = None
         self.context: list[dict[str, Any]] = []  # what context went with the question
         self.context_line = ""
+        self.steps: list[dict[str, Any]] | None = None  # agent runs: the tool calls so far
         self.started = time.monotonic()
         self.first_token_at: float | None = None
         self.answer_started_at: float | None = None

@@ -7,6 +7,7 @@ Both share every step but the loop over events and the way a person is asked a q
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
@@ -30,8 +31,10 @@ from .turn import ContextRequest, Request, Turn, code_blocks, pick_block
 if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request goes out
     import httpx
 
+    from .agent import AgentRun
     from .autoexplain import AutoExplain
     from .client import AsyncClient, Client, Endpoint
+    from .mcp_tools import McpServers
 
 __all__ = ["ContextRequest", "Request", "Session"]
 
@@ -63,8 +66,14 @@ class Session:
         self._transport = transport
         self._async_transport = async_transport
         self._clients: dict[Endpoint, Client] = {}
-        self._async_clients: dict[tuple[Endpoint, int], AsyncClient] = {}
+        # Per event loop: a loop that is gone takes its clients with it (asyncio.run per call).
+        self._async_clients: weakref.WeakKeyDictionary[Any, dict[Endpoint, AsyncClient]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._autoexplain: AutoExplain | None = None
+        self.last_agent: AgentRun | None = None
+        self.agent_running = False
+        self.mcp: McpServers | None = None
 
     def autoexplain(self, word: str) -> str:
         """Turn the "Explain this error" button on or off (`%glm autoexplain on|off`)."""
@@ -251,6 +260,8 @@ class Session:
 
     def ask(self, request: Request, *, renderer: Renderer | None = None) -> Reply:
         """Send, stream and render synchronously."""
+        if request.agent:
+            return self._agent_sync(request)
         turn = self._prepare(request, renderer=renderer)
         self._stream(turn)
         repair = self._settle(turn)
@@ -270,6 +281,8 @@ class Session:
 
     async def ask_async(self, request: Request) -> Reply:
         """Send, stream and render on the running event loop."""
+        if request.agent:
+            return await self.agent(request)
         turn = self._prepare(request)
         await self._stream_async(turn)
         repair = self._settle(turn)
@@ -283,6 +296,113 @@ class Session:
 
             choice = await BlockChooser(blocks).ask()
         return self._deliver(turn, choice)
+
+    # --- agent mode --------------------------------------------------------------------------
+
+    def agent_turn(
+        self,
+        s: Settings,
+        messages: list[Any],
+        specs: list[dict[str, Any]],
+        blocks: list[ContextBlock],
+    ) -> Turn:
+        """One model turn of an agent run (tools offered, reasoning kept for the provider)."""
+        payload = build_request(
+            s.provider,
+            model=s.model,
+            messages=messages,
+            thinking=s.thinking,
+            temperature=s.temperature,
+            max_tokens=s.max_tokens,
+            tools=specs,
+            preserve_thinking=s.preserve_thinking or s.provider.thinking_control == "zai",
+        )
+        reply = Reply(s.model, s.provider.name)
+        reply.context = [b.sent() for b in blocks]
+        reply.context_line = context_line(blocks) if blocks else ""
+        content = str(messages[-1].content) if messages else ""
+        return Turn(
+            request=Request(content),
+            settings=s,
+            endpoint=self._endpoint(s),
+            payload=payload,
+            reply=reply,
+            renderer=self._renderer(s),
+            content=content,
+        )
+
+    def account(self, turn: Turn) -> None:
+        """Count a finished model turn and show its final state."""
+        self.last = turn.reply
+        if turn.reply.usage is not None or turn.reply.status == "done":
+            self.ledger.add(turn.reply.model, turn.reply.usage)
+        turn.renderer.finish(turn.reply)
+
+    def _agent_check(self, request: Request) -> Settings:
+        s = self.settings(request.flags)
+        if not s.allow_agent:
+            raise UsageError("Agent mode is turned off here (GLM.allow_agent = False).")
+        if request.auto and not s.allow_auto:
+            raise UsageError(
+                "--auto is turned off here (GLM.allow_auto = False): every tool "
+                "call needs approval. Run without --auto."
+            )
+        if self.shell is None:
+            raise UsageError("Agent mode needs an IPython shell to run code in.")
+        return s
+
+    async def agent(self, request: Request) -> Reply:
+        """An agent run on the running event loop."""
+        import asyncio
+
+        from .agent import AgentRun
+        from .executor import KernelExecutor
+        from .kernel_tools import builtin_tools
+        from .tools import USER_TOOLS
+
+        s = self._agent_check(request)
+        executor = KernelExecutor(self.shell, timeout=s.tool_timeout)
+        tools = builtin_tools(
+            self.shell,
+            executor,
+            limit=s.tool_output_chars,
+            budget=s.summary_tokens,
+            send_rows=s.send_rows,
+        )
+        tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
+        notebook = isinstance(self._renderer(s), DisplayRenderer)
+        run = AgentRun(self, request, s, tools, notebook=notebook)
+        self.last_agent = run
+        failure: BaseException | None = None
+        self.agent_running = True
+        try:
+            turn = await run.run()
+            failure = turn.failure
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            failure = KeyboardInterrupt()
+            if run.last_turn is None:
+                raise KeyboardInterrupt from None
+            turn = run.last_turn
+            turn.renderer.finish(turn.reply)
+        finally:
+            self.agent_running = False
+        if request.out:
+            self.shell.user_ns[request.out] = turn.reply.content.text
+        if failure is not None:
+            raise failure
+        return turn.reply
+
+    def _agent_sync(self, request: Request) -> Reply:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.agent(request))
+        raise UsageError(
+            "Agent mode runs as a coroutine: in a notebook, turn `%autoawait` back on, and run "
+            "%%glm --agent as a cell of its own."
+        )
 
     def _stream(self, turn: Turn) -> None:
         client = self._clients.get(turn.endpoint)
@@ -309,13 +429,14 @@ class Session:
     async def _stream_async(self, turn: Turn) -> None:
         import asyncio  # only the kernel path needs it; terminal start-up stays lean
 
-        key = (turn.endpoint, id(asyncio.get_running_loop()))
-        client = self._async_clients.get(key)
+        clients = self._async_clients.setdefault(asyncio.get_running_loop(), {})
+        client = clients.get(turn.endpoint)
         if client is None:
             from .client import AsyncClient
 
-            client = AsyncClient(turn.endpoint, transport=self._async_transport)
-            self._async_clients[key] = client
+            client = clients[turn.endpoint] = AsyncClient(
+                turn.endpoint, transport=self._async_transport
+            )
         reply, renderer = turn.reply, turn.renderer
         renderer.start(reply)
         try:

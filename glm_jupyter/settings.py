@@ -51,6 +51,13 @@ class GLM(Configurable):
         help="Send cell values (sample rows, top values, min/max); False: schema and stats only.",
     ).tag(config=True)
     summary_tokens = Int(1500, help="Token budget for each summarised object.").tag(config=True)
+    allow_agent = Bool(True, help="Allow agent mode (%%glm --agent).").tag(config=True)
+    allow_auto = Bool(True, help="Allow --auto: agent tool calls without approval.").tag(
+        config=True
+    )
+    max_steps = Int(20, help="Most tool-calling turns in one agent run.").tag(config=True)
+    tool_timeout = Float(120.0, help="Seconds one run_python call may take.").tag(config=True)
+    tool_output_chars = Int(4000, help="Characters of tool output the model gets.").tag(config=True)
     renderer = CaselessStrEnum(
         ["auto", "display", "terminal"], "auto", help="How answers are shown."
     ).tag(config=True)
@@ -76,6 +83,11 @@ class Settings:
     renderer: str = "auto"
     send_rows: bool = True
     summary_tokens: int = 1500
+    allow_agent: bool = True
+    allow_auto: bool = True
+    max_steps: int = 20
+    tool_timeout: float = 120.0
+    tool_output_chars: int = 4000
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -105,6 +117,11 @@ _PLAIN = (
     "renderer",
     "send_rows",
     "summary_tokens",
+    "allow_agent",
+    "allow_auto",
+    "max_steps",
+    "tool_timeout",
+    "tool_output_chars",
 )
 
 

@@ -46,6 +46,9 @@ class Request:
     context: ContextRequest = field(default_factory=ContextRequest)
     schema: str | None = None  # name of a schema object in the namespace
     code: int | None = None  # --code: 0 places the only block (or asks), N places block N
+    agent: bool = False
+    auto: bool = False
+    max_steps: int | None = None
 
 
 @dataclass
