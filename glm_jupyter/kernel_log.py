@@ -78,8 +78,8 @@ class KernelLog:
         self._by_request: dict[str, CellRecord] = {}
         self._displays: dict[str, tuple[CellRecord, int]] = {}
         self._hooked: list[Any] = []
-        self._streams: list[tuple[Any, Any]] = []
-        self._depth = 0  # nested run_cell calls (agent code) are part of the running cell  # (stream, the `write` it had on itself)
+        self._streams: list[tuple[Any, Any]] = []  # (stream, the `write` it had on itself)
+        self._depth = 0  # nested run_cell calls (agent code) are part of the running cell
 
     # --- wiring ------------------------------------------------------------------------------
 

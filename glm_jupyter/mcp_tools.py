@@ -204,11 +204,13 @@ class McpServers:
                 ready.set_result(listed)
                 await server.stop.wait()
                 server.ended = "removed"
-        except Exception as exc:
+        except BaseException as exc:
             if not ready.done():
                 ready.set_exception(_start_error(server, target, exc, self._init_timeout))
             else:
                 server.ended = _brief(exc)
+            if not isinstance(exc, Exception):
+                raise
         finally:
             server.session = None
             if server.ended is None:
