@@ -144,7 +144,9 @@ class AgentRun:
         self.notebook = notebook
         self.steps: list[Step] = []
         self.approve_all = bool(request.auto)
-        self.approver: Any = WidgetApprover() if notebook else TerminalApprover()
+        # Buttons need a front end to click them: only a kernel has one.
+        in_kernel = getattr(session.shell, "kernel", None) is not None
+        self.approver: Any = WidgetApprover() if in_kernel else TerminalApprover()
         self.model_seconds = 0.0
         self.last_turn: Turn | None = None
         self._recent: deque[tuple[str, str]] = deque(maxlen=SAME_CALL_LIMIT)
@@ -199,8 +201,12 @@ class AgentRun:
                 self.last_turn.reply.notes.append(str(stop))
         finally:
             session.conversation.extend(transcript)
-            if self.last_turn is not None:
-                self.last_turn.reply.steps = [step.as_dict() for step in self.steps]
+            last = self.last_turn
+            if last is not None:
+                stale = last.reply.steps != [step.as_dict() for step in self.steps]
+                last.reply.steps = [step.as_dict() for step in self.steps]
+                if stale or last.reply.notes:
+                    last.renderer.finish(last.reply)  # show the whole trail and any stop note
         assert self.last_turn is not None
         return self.last_turn
 

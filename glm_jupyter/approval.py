@@ -83,18 +83,21 @@ class WidgetApprover:
 class TerminalApprover:
     """The same question on stdin, for terminal IPython."""
 
-    def __init__(self, ask: Any = input) -> None:
+    def __init__(self, ask: Any = None) -> None:
         self._ask = ask
+
+    def _input(self, prompt: str) -> str:
+        return str((self._ask or input)(prompt))  # looked up late: tests and shells replace it
 
     async def ask(self, tool: str, arguments: dict[str, Any]) -> Decision:
         """Print the call and read y / n / a (and a reason after n)."""
         print(f"\n--- {tool} ---\n{show_arguments(tool, arguments)}\n---")
         while True:
-            answer = str(self._ask("Run it? [y]es / [n]o / [a]ll for this run: ")).strip().lower()
+            answer = self._input("Run it? [y]es / [n]o / [a]ll for this run: ").strip().lower()
             if answer in ("y", "yes"):
                 return Decision("approved")
             if answer in ("a", "all"):
                 return Decision("approved all")
             if answer in ("n", "no"):
-                why = str(self._ask("Reason for the model (optional): ")).strip()
+                why = self._input("Reason for the model (optional): ").strip()
                 return Decision("rejected", why)

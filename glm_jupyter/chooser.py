@@ -56,12 +56,14 @@ class BlockChooser:
             self.widget.close()
 
 
-def ask_in_terminal(blocks: list[str], ask: Any = input) -> int:
+def ask_in_terminal(blocks: list[str], ask: Any = None) -> int:
     """The same question on stdin; 0 is "none"."""
     for i, block in enumerate(blocks, 1):
         print(_label(i, block))
     while True:
-        answer = str(ask(f"Block to place in the next cell (1-{len(blocks)}, empty for none): "))
+        answer = str(
+            (ask or input)(f"Block to place in the next cell (1-{len(blocks)}, empty for none): ")
+        )
         if not answer.strip():
             return 0
         if answer.strip().isdigit() and 1 <= int(answer) <= len(blocks):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -49,12 +50,19 @@ class _ErrLog:
         # Append mode (O_APPEND): the child's writes always land at the end, whatever we read.
         self.file = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
 
-    def tail(self, lines: int = 8, max_bytes: int = 4096) -> str:
-        """The last non-empty lines (colour codes removed, long lines clipped)."""
+    def size(self) -> int:
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+    def tail(self, lines: int = 8, since: int = 0, max_bytes: int = 4096) -> str:
+        """The last non-empty lines written after byte `since` (colour codes removed, long
+        lines clipped)."""
         try:
             with open(self.path, "rb") as f:
                 size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - max_bytes))
+                f.seek(max(since, size - max_bytes))
                 data = f.read()
         except OSError:
             return ""
@@ -84,16 +92,17 @@ class _Server:
     mcp_names: list[str] = field(default_factory=list)
     ended: str | None = None  # why the connection ended, once it has
 
-    def stderr(self, lines: int = 8) -> str:
-        tail = self.errlog.tail(lines) if self.errlog is not None else ""
+    def stderr(self, lines: int = 8, since: int = 0) -> str:
+        tail = self.errlog.tail(lines, since) if self.errlog is not None else ""
         return "\nIts last stderr lines:\n" + _indent(tail) if tail else ""
 
 
 class McpServers:
     """MCP servers connected in this kernel; their tools become agent tools."""
 
-    def __init__(self, *, init_timeout: float = INIT_TIMEOUT,
-                 show_image: ShowImage | None = None) -> None:
+    def __init__(
+        self, *, init_timeout: float = INIT_TIMEOUT, show_image: ShowImage | None = None
+    ) -> None:
         self._servers: dict[str, _Server] = {}
         self._starting: set[str] = set()
         self._init_timeout = init_timeout
@@ -114,6 +123,12 @@ class McpServers:
             import mcp  # noqa: F401
         except ImportError:
             raise ValueError(MISSING) from None
+        # mcp logs transport trouble (a failed session DELETE, a bad line from a server) as
+        # warnings; with no handler they would print under the cell. Failures reach the user
+        # through our own errors; a logging configuration of the user's still sees them.
+        logger = logging.getLogger("mcp")
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
 
         self._starting.add(name)
         try:
@@ -177,8 +192,9 @@ class McpServers:
 
     # -- the connection task ------------------------------------------------------------------
 
-    async def _connect(self, server: _Server, target: str | list[str],
-                       ready: asyncio.Future[list[dict[str, Any]]]) -> None:
+    async def _connect(
+        self, server: _Server, target: str | list[str], ready: asyncio.Future[list[dict[str, Any]]]
+    ) -> None:
         """Enter the contexts, initialize, list tools, wait for `stop`, leave the contexts."""
         import anyio
         from mcp import ClientSession
@@ -226,16 +242,25 @@ class McpServers:
         taken.add(name)
         text = str(spec.get("description") or spec.get("title") or f"The {mcp_name} tool.")
         schema = spec.get("inputSchema")
-        parameters = dict(schema) if isinstance(schema, dict) and schema else {
-            "type": "object", "properties": {}}
+        parameters = (
+            dict(schema)
+            if isinstance(schema, dict) and schema
+            else {"type": "object", "properties": {}}
+        )
         annotations = spec.get("annotations")
         read_only = isinstance(annotations, dict) and annotations.get("readOnlyHint") is True
 
         async def call(arguments: dict[str, Any]) -> str:
             return await self._call(server, mcp_name, arguments)
 
-        return Tool(name, f"[{server.name}] {text.strip()}", parameters, call, read_only,
-                    f"mcp:{server.name}")
+        return Tool(
+            name,
+            f"[{server.name}] {text.strip()}",
+            parameters,
+            call,
+            read_only,
+            f"mcp:{server.name}",
+        )
 
     async def _call(self, server: _Server, tool: str, arguments: dict[str, Any]) -> str:
         session = server.session
@@ -246,10 +271,11 @@ class McpServers:
             )
         if asyncio.get_running_loop() is not server.loop:
             raise ToolError(f"MCP server '{server.name}' can only be called on the kernel's loop.")
+        start = server.errlog.size() if server.errlog is not None else 0
         try:
             result = await session.call_tool(tool, arguments)
         except Exception as exc:
-            raise ToolError(_call_error(server, tool, exc)) from exc
+            raise ToolError(_call_error(server, tool, exc, start)) from exc
         data = result.model_dump(by_alias=True, exclude_none=True, mode="json")
         text = result_text(data, self._show_image)
         if data.get("isError"):
@@ -272,8 +298,12 @@ def _parse_target(target: str | list[str]) -> tuple[str, str]:
             "An MCP server is a command given as a list (e.g. ['npx', '-y', 'some-server']) "
             "or an http(s):// URL of a streamable-HTTP endpoint."
         )
-    if (isinstance(target, list | tuple) and target and all(isinstance(a, str) for a in target)
-            and target[0]):
+    if (
+        isinstance(target, list | tuple)
+        and target
+        and all(isinstance(a, str) for a in target)
+        and target[0]
+    ):
         return "stdio", shlex.join(public_url(arg) for arg in target)
     raise ValueError("An MCP server command is a non-empty list of strings: program, arguments.")
 
@@ -369,46 +399,63 @@ def _brief(exc: BaseException) -> str:
     return "connection closed" if _is_closed(leaf) else f"{type(leaf).__name__}: {leaf}"
 
 
-def _start_error(server: _Server, target: str | list[str], exc: BaseException,
-                 timeout: float) -> ValueError:
+def _start_error(
+    server: _Server, target: str | list[str], exc: BaseException, timeout: float
+) -> ValueError:
     """What went wrong starting a server, and what to do."""
     leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
     where = f"`{server.target}`"
     if any(isinstance(e, TimeoutError) for e in leaves):
-        kind = ("speaks MCP on stdin/stdout" if server.transport == "stdio"
-                else "is a streamable-HTTP MCP endpoint")
-        message = (f"MCP server '{server.name}' did not answer initialize within {timeout:g} s "
-                   f"({where}). Check that it {kind}.")
+        kind = (
+            "speaks MCP on stdin/stdout"
+            if server.transport == "stdio"
+            else "is a streamable-HTTP MCP endpoint"
+        )
+        message = (
+            f"MCP server '{server.name}' did not answer initialize within {timeout:g} s "
+            f"({where}). Check that it {kind}."
+        )
     elif server.transport == "stdio" and any(isinstance(e, FileNotFoundError) for e in leaves):
         program = target[0] if isinstance(target, list) else str(target)
-        message = (f"Could not start MCP server '{server.name}': command {program!r} not found. "
-                   "Check the spelling, that it is installed, or give its full path.")
+        message = (
+            f"Could not start MCP server '{server.name}': command {program!r} not found. "
+            "Check the spelling, that it is installed, or give its full path."
+        )
     elif server.transport == "stdio" and any(isinstance(e, OSError) for e in leaves):
         error = next(e for e in leaves if isinstance(e, OSError))
         message = f"Could not start MCP server '{server.name}' ({where}): {error}."
     elif any(_is_closed(e) for e in leaves):
-        message = (f"MCP server '{server.name}' exited before it finished starting ({where}). "
-                   "Check that the command runs on its own in a terminal."
-                   if server.transport == "stdio" else
-                   f"MCP server '{server.name}' closed the connection during startup ({where}). "
-                   "Check the URL and that the server is running.")
+        message = (
+            f"MCP server '{server.name}' exited before it finished starting ({where}). "
+            "Check that the command runs on its own in a terminal."
+            if server.transport == "stdio"
+            else f"MCP server '{server.name}' closed the connection during startup ({where}). "
+            "Check the URL and that the server is running."
+        )
     else:
         leaf = leaves[0]
-        hint = ("Check the URL and that the server is running." if server.transport == "http"
-                else "Check that the command starts an MCP server.")
-        message = (f"Could not connect to MCP server '{server.name}' ({where}): "
-                   f"{type(leaf).__name__}: {leaf}. {hint}")
+        hint = (
+            "Check the URL and that the server is running."
+            if server.transport == "http"
+            else "Check that the command starts an MCP server."
+        )
+        message = (
+            f"Could not connect to MCP server '{server.name}' ({where}): "
+            f"{type(leaf).__name__}: {leaf}. {hint}"
+        )
     if isinstance(target, str) and target != server.target:
         message = message.replace(target, server.target)  # no secrets from the URL
     return ValueError(message + server.stderr())
 
 
-def _call_error(server: _Server, tool: str, exc: BaseException) -> str:
+def _call_error(server: _Server, tool: str, exc: BaseException, stderr_start: int) -> str:
     if any(_is_closed(e) for e in _leaves(exc)):
         server.ended = "connection closed"
-        return (f"MCP server '{server.name}' closed the connection during the call to {tool} "
-                "(it probably crashed); remove it and add it again to reconnect."
-                + server.stderr(5))
+        return (
+            f"MCP server '{server.name}' closed the connection during the call to {tool} "
+            "(it probably crashed); remove it and add it again to reconnect."
+            + server.stderr(5, since=stderr_start)
+        )
     leaf = next(iter(_leaves(exc)))
     text = str(leaf) or type(leaf).__name__
     return f"MCP server '{server.name}' could not run {tool}: {text}"
@@ -423,8 +470,11 @@ def result_text(result: dict[str, Any], show_image: ShowImage | None = None) -> 
             parts.append(str(block.get("text", "")))
         elif kind in ("image", "audio"):
             mime = str(block.get("mimeType") or kind)
-            shown = kind == "image" and show_image is not None and _safe_show(
-                show_image, mime, str(block.get("data", "")))
+            shown = (
+                kind == "image"
+                and show_image is not None
+                and _safe_show(show_image, mime, str(block.get("data", "")))
+            )
             parts.append(f"[{mime} shown]" if shown else f"[{mime} not shown]")
         elif kind == "resource":
             resource = block.get("resource") or {}
@@ -456,5 +506,6 @@ def _show_in_ipython(mime: str, data: str) -> bool:
         return False
     from IPython.display import display
 
-    display({mime: data}, raw=True)
+    show: Callable[..., object] = display  # untyped in IPython
+    show({mime: data}, raw=True)
     return True

@@ -383,7 +383,6 @@ class Session:
             if run.last_turn is None:
                 raise KeyboardInterrupt from None
             turn = run.last_turn
-            turn.renderer.finish(turn.reply)
         finally:
             self.agent_running = False
         if request.out:

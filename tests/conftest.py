@@ -39,6 +39,7 @@ def shell(_ipython: Any) -> Iterator[Any]:
     from glm_jupyter.extension import _ACTIVE
 
     saved = dict(os.environ)
+    names = set(_ipython.user_ns)
     for name in (
         "GLM_PROVIDER",
         "GLM_BASE_URL",
@@ -64,3 +65,8 @@ def shell(_ipython: Any) -> Iterator[Any]:
     magics.session.close()
     os.environ.clear()
     os.environ.update(saved)
+    for name in set(_ipython.user_ns) - names:  # each test starts from the same namespace
+        del _ipython.user_ns[name]
+    from glm_jupyter.tools import USER_TOOLS
+
+    USER_TOOLS.clear()
