@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import cache, load, streaming, summaries
+from . import agent, cache, load, streaming, summaries
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -17,6 +17,8 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "ttft_overhead_ms": streaming.ttft,
     "stream_mem_ratio": streaming.memory,
     "cache_prefix_share": cache.run,
+    "agent_step_overhead_ms": agent.run,
+    "agent_cache_share": agent.run,
     "df_summary_ms": summaries.run,
     "df_summary_ms_polars": summaries.run,
     "df_summary_tokens": summaries.run,
