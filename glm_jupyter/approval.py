@@ -35,6 +35,18 @@ def show_arguments(tool: str, arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, indent=1, ensure_ascii=False)
 
 
+async def wait_for_click(decided: asyncio.Future[Any]) -> Any:
+    """Wait for a widget to resolve `decided`, in short sleeps.
+
+    A short sleep in a loop is the wait that ipykernel 7 is known to serve well: widget clicks
+    arrive between the sleeps, and an interrupt cancels the sleep and ends the cell cleanly
+    (awaiting the bare future instead left the kernel without an execute reply).
+    """
+    while not decided.done():
+        await asyncio.sleep(0.05)
+    return decided.result()
+
+
 class WidgetApprover:
     """Approve / Reject (with an optional reason) / Approve all, as ipywidgets buttons."""
 
@@ -74,7 +86,7 @@ class WidgetApprover:
         self.pending = box
         display(box)
         try:
-            return await decided
+            return await wait_for_click(decided)
         finally:
             self.pending = None
             box.close()

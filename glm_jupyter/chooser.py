@@ -49,9 +49,11 @@ class BlockChooser:
         """Show the buttons and wait (the kernel's loop stays free) for a click; 0 is "None"."""
         from IPython.display import display
 
+        from .approval import wait_for_click
+
         display(self.widget)
         try:
-            return await self.choice
+            return int(await wait_for_click(self.choice))
         finally:
             self.widget.close()
 
