@@ -86,7 +86,8 @@ class WidgetApprover:
         self.pending = box
         display(box)
         try:
-            return await wait_for_click(decided)
+            decision: Decision = await wait_for_click(decided)
+            return decision
         finally:
             self.pending = None
             box.close()
