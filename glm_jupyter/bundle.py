@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from .reply import Reply
 
 MIME_TYPE = "application/vnd.glm.response+json"
 _DETAILS_END = re.compile(r"</(?=details)", re.IGNORECASE)
+_CODE_START = re.compile(r'^\s*\{\s*"code"\s*:\s*"(.*)$', re.DOTALL)
 VERSION = 1
 
 
@@ -87,6 +89,36 @@ _STATUS_LINES = {
 }
 
 
+def partial_code(arguments: str) -> str | None:
+    """The `code` of run_python arguments, even while their JSON is still streaming in."""
+    try:
+        value = json.loads(arguments)
+        code = value.get("code") if isinstance(value, dict) else None
+        return code if isinstance(code, str) else None
+    except ValueError:
+        pass
+    match = _CODE_START.match(arguments)
+    if match is None:
+        return None
+    fragment = match.group(1)
+    for cut in range(7):  # drop an escape sequence cut in half (\n, \uXXXX)
+        try:
+            return str(json.loads(f'"{fragment[: len(fragment) - cut]}"'))
+        except ValueError:
+            continue
+    return None
+
+
+def tool_calls_markdown(reply: Reply) -> str:
+    """Tool calls as they are written: run_python's code as code, other calls as JSON."""
+    parts = []
+    for call in reply.tool_calls:
+        code = partial_code(call.arguments) if call.name == "run_python" else None
+        shown = f"```python\n{code}\n```" if code is not None else f"`{call.arguments}`"
+        parts.append(f"**Calling `{call.name}`**\n\n{shown}\n\n")
+    return "".join(parts)
+
+
 def markdown(reply: Reply, content: str, reasoning: str) -> str:
     """Thinking panel, answer, status line, footer."""
     head = thinking_panel(reply, reasoning, bool(content))
@@ -101,6 +133,7 @@ def markdown(reply: Reply, content: str, reasoning: str) -> str:
         tail = f"> **Error:** {quoted}\n\n"
     notes = "".join(f"*Note: {n}*\n\n" for n in reply.notes)
     body = f"{content}\n\n" if content else ""
+    body += tool_calls_markdown(reply)
     sent = f"<sub>{reply.context_line}</sub>\n\n" if reply.context_line else ""
     return f"{head}{waiting}{body}{tail}{notes}{sent}---\n<sub>{footer(reply)}</sub>\n"
 

@@ -354,3 +354,48 @@ def test_follow_up_after_an_agent_run_sees_the_transcript(shell: Any, simulator:
     assert json.loads(
         sim.requests[-1]["body"]["messages"][2]["tool_calls"][0]["function"]["arguments"]
     ) == {"code": "n = 3"}
+
+
+def test_streamed_code_shows_in_the_response_as_it_is_written(shell: Any, simulator: Any) -> None:
+    sim = simulator(
+        {
+            "tool_stream": True,
+            "turns": [
+                calls(("run_python", {"code": "total = 6 * 7\nprint(total)"})),
+                answer("42."),
+            ],
+        }
+    )
+    use(shell, sim)
+    ran = run(shell, "%%glm --auto\nCompute.")
+    first_turn = [b for b in ran.bundles if b[MIME_TYPE]["tool_calls"]]
+    partial = [b["text/markdown"] for b in first_turn]
+    assert "```python\ntotal = 6 * 7\nprint(total)\n```" in partial[-1]
+    assert sim.requests[0]["body"]["tool_stream"] is True
+
+
+def test_interrupt_while_the_model_streams_keeps_the_partial_answer(
+    shell: Any, simulator: Any, monkeypatch: Any
+) -> None:
+    from glm_jupyter.render import DisplayRenderer
+
+    sim = simulator({"turns": [answer("The answer is long and gets cut here")]})
+    use(shell, sim)
+    seen = {"n": 0}
+    original = DisplayRenderer.event
+
+    def interrupting(self: Any, reply: Any, event: Any, visible: bool) -> None:
+        original(self, reply, event, visible)
+        seen["n"] += visible
+        if seen["n"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DisplayRenderer, "event", interrupting)
+    ran = run(shell, "%%glm --auto\nGo.")
+    assert isinstance(ran.result.error_in_exec, KeyboardInterrupt)
+    assert ran.response["status"] == "interrupted"
+    from glm_jupyter.extension import _ACTIVE
+
+    messages = _ACTIVE[id(shell)].session.conversation.turns()
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert "The answer is long and gets cut here".startswith(messages[-1].content)
