@@ -172,8 +172,9 @@ class AgentRun:
                 if turn.failure is not None:
                     partial = turn.reply.content.text
                     if partial or turn.reply.reasoning.text:  # keep what arrived
-                        transcript.append(Message("assistant", partial,
-                                                  reasoning=turn.reply.reasoning.text))
+                        transcript.append(
+                            Message("assistant", partial, reasoning=turn.reply.reasoning.text)
+                        )
                     break
                 text, calls = turn.reply.content.text, list(turn.reply.tool_calls)
                 if not calls:

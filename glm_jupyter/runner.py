@@ -170,7 +170,13 @@ class Session:
         )
 
     @staticmethod
-    def _payload(s: Settings, messages: Any, json_mode: Any) -> dict[str, Any]:
+    def _payload(
+        s: Settings,
+        messages: Any,
+        json_mode: Any = False,
+        tools: list[dict[str, Any]] | None = None,
+        preserve: bool = False,
+    ) -> dict[str, Any]:
         return build_request(
             s.provider,
             model=s.model,
@@ -179,7 +185,8 @@ class Session:
             temperature=s.temperature,
             max_tokens=s.max_tokens,
             json_mode=bool(json_mode),
-            preserve_thinking=s.preserve_thinking,
+            tools=tools or (),
+            preserve_thinking=s.preserve_thinking or preserve,
         )
 
     def _repair(self, turn: Turn, problems: list[str]) -> Turn:
@@ -307,15 +314,9 @@ class Session:
         blocks: list[ContextBlock],
     ) -> Turn:
         """One model turn of an agent run (tools offered, reasoning kept for the provider)."""
-        payload = build_request(
-            s.provider,
-            model=s.model,
-            messages=messages,
-            thinking=s.thinking,
-            temperature=s.temperature,
-            max_tokens=s.max_tokens,
-            tools=specs,
-            preserve_thinking=s.preserve_thinking or s.provider.thinking_control == "zai",
+        # Z.ai keeps reasoning across the run only with preserved thinking switched on.
+        payload = self._payload(
+            s, messages, tools=specs, preserve=s.provider.thinking_control == "zai"
         )
         reply = Reply(s.model, s.provider.name)
         reply.context = [b.sent() for b in blocks]

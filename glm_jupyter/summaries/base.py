@@ -352,3 +352,20 @@ def fit_count(
         brief=brief,
         budget=budget,
     )
+
+
+def sampling_notes(
+    brief: str, *, sampled: bool, send_rows: bool, seed: int
+) -> tuple[list[str], str]:
+    """The notes (and the extended brief) every frame summary shares."""
+    notes = []
+    if sampled:
+        notes.append(
+            f"Large frame: statistics from a {SAMPLE_ROWS:,}-row random sample (seed {seed}); "
+            "≈ marks estimates"
+        )
+        brief += f", from a {SAMPLE_ROWS:,}-row sample"
+    if not send_rows:
+        notes.append(WITHHELD)
+        brief += ", values withheld"
+    return notes, brief

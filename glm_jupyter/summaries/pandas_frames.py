@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import count_missing, numbers, sample_positions
-from .base import SAMPLE_ROWS, WITHHELD, Summary, label, plural, size, type_name
+from .base import SAMPLE_ROWS, Summary, label, plural, sampling_notes, size, type_name
 from .columns import ColumnStats, fill_counted, fill_values
 from .tables import FrameDraft, Grid, fit_frame
 
@@ -44,16 +44,7 @@ def summarize_pandas(obj: Any, name: str, budget: int, send_rows: bool, seed: in
         shape = f"{plural(rows, 'row')} × {plural(width, 'column')}"
         brief = f"DataFrame {rows:,}×{width:,}"
     title = f"pandas {family}{named}, {shape}, {'≈' if approx else ''}{size(memory)}"
-    notes = []
-    if sampled:
-        notes.append(
-            f"Large frame: statistics from a {SAMPLE_ROWS:,}-row random sample (seed {seed}); "
-            "≈ marks estimates"
-        )
-        brief += f", from a {SAMPLE_ROWS:,}-row sample"
-    if not send_rows:
-        notes.append(WITHHELD)
-        brief += ", values withheld"
+    notes, brief = sampling_notes(brief, sampled=sampled, send_rows=send_rows, seed=seed)
     grid = _grid(df, pos, seed) if send_rows and rows and width else None
     facts = _index(df.index, send_rows)
     draft = FrameDraft(name, kind, title, brief, notes, facts, columns, grid, send_rows)

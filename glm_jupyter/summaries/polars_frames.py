@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import numbers, sample_positions
-from .base import SAMPLE_ROWS, WITHHELD, Summary, label, plural, size, type_name
+from .base import SAMPLE_ROWS, Summary, label, plural, sampling_notes, size, type_name
 from .columns import ColumnStats, classify, fill_values
 from .tables import FrameDraft, Grid, fit_frame
 
@@ -38,16 +38,7 @@ def summarize_polars(obj: Any, name: str, budget: int, send_rows: bool, seed: in
         named, shape = "", f"{plural(rows, 'row')} × {plural(width, 'column')}"
         brief = f"DataFrame {rows:,}×{width:,}"
     title = f"polars {family}{named}, {shape}, {size(df.estimated_size())}"
-    notes = []
-    if sampled:
-        notes.append(
-            f"Large frame: statistics from a {SAMPLE_ROWS:,}-row random sample (seed {seed}); "
-            "≈ marks estimates"
-        )
-        brief += f", from a {SAMPLE_ROWS:,}-row sample"
-    if not send_rows:
-        notes.append(WITHHELD)
-        brief += ", values withheld"
+    notes, brief = sampling_notes(brief, sampled=sampled, send_rows=send_rows, seed=seed)
     grid = _grid(df, pos, seed) if send_rows and rows and width else None
     draft = FrameDraft(name, kind, title, brief, notes, [], columns, grid, send_rows)
     return fit_frame(draft, budget)
