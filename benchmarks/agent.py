@@ -51,7 +51,7 @@ def run(repeat: int = 5) -> list[dict[str, Any]]:
     from glm_jupyter.simulator import Simulator
 
     shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "glm_jupyter")
+    shell.extension_manager.load_extension("glm_jupyter")  # quietly, if not yet loaded
     shell.run_line_magic("config", "GLM.renderer = 'display'")
     overheads, bare = [], []
     with Simulator(_scenario()) as sim:

@@ -88,7 +88,7 @@ def run() -> list[dict[str, Any]]:
     from glm_jupyter.simulator import Simulator
 
     shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "glm_jupyter")
+    shell.extension_manager.load_extension("glm_jupyter")  # quietly, if not yet loaded
     shell.user_ns["sales"] = _frame()
     shell.run_line_magic("config", "GLM.renderer = 'display'")
     with Simulator({"default": {"content": "A short answer about the data."}}) as sim:
