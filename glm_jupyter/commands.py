@@ -98,7 +98,9 @@ def help_text(usage: str) -> str:
         "Subcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` (tokens and "
         "cost this session), `%glm config` (settings and their sources), `%glm models`, "
         "`%glm context [flags] [question]` (preview what would be sent, without sending), "
-        "`%glm explain` / `%glm fix` (the last error), `%glm autoexplain on|off`, `%glm help`. "
+        "`%glm explain` / `%glm fix` (the last error), `%glm autoexplain on|off`, "
+        "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
+        "`%glm help`. `%%glm --agent` lets the model run code here, with your approval. "
         "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
         'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
         f"```\n{usage}\n```"
