@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from IPython.core.error import UsageError
+
 from .approval import Decision, TerminalApprover, WidgetApprover, show_arguments
 from .messages import Message, ToolCall
 from .prompt import user_message
@@ -23,6 +25,7 @@ from .rawtools import parse_raw_tool_calls
 from .tools import Tool, ToolError
 
 if TYPE_CHECKING:
+    from .reply import Reply
     from .runner import Session
     from .settings import Settings
     from .turn import Request, Turn
@@ -321,3 +324,57 @@ def _pending_calls(transcript: list[Message]) -> list[ToolCall]:
 def _unanswered(calls: list[ToolCall], why: str) -> list[Message]:
     """Tool results for calls that never ran, so the next request is well formed."""
     return [Message("tool", f"({why})", tool_call_id=c.id, name=c.name) for c in calls]
+
+
+def _check(session: Session, request: Request) -> Settings:
+    """Settings for an agent run, after the admin's limits."""
+    s = session.settings(request.flags)
+    if not s.allow_agent:
+        raise UsageError("Agent mode is turned off here (GLM.allow_agent = False).")
+    if request.auto and not s.allow_auto:
+        raise UsageError(
+            "--auto is turned off here (GLM.allow_auto = False): every tool "
+            "call needs approval. Run without --auto."
+        )
+    if session.shell is None:
+        raise UsageError("Agent mode needs an IPython shell to run code in.")
+    return s
+
+
+async def run_agent(session: Session, request: Request) -> Reply:
+    """Build the tools, run the agent, store `-o`, and raise what stopped it."""
+    from .executor import KernelExecutor
+    from .kernel_tools import builtin_tools
+    from .render import DisplayRenderer
+    from .tools import USER_TOOLS
+
+    s = _check(session, request)
+    executor = KernelExecutor(session.shell, timeout=s.tool_timeout)
+    tools = builtin_tools(
+        session.shell,
+        executor,
+        limit=s.tool_output_chars,
+        budget=s.summary_tokens,
+        send_rows=s.send_rows,
+    )
+    tools += list(USER_TOOLS.values()) + (session.mcp.tools() if session.mcp else [])
+    notebook = isinstance(session._renderer(s), DisplayRenderer)
+    run = AgentRun(session, request, s, tools, notebook=notebook)
+    session.last_agent = run
+    failure: BaseException | None = None
+    session.agent_running = True
+    try:
+        turn = await run.run()
+        failure = turn.failure
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        failure = KeyboardInterrupt()
+        if run.last_turn is None:
+            raise KeyboardInterrupt from None
+        turn = run.last_turn
+    finally:
+        session.agent_running = False
+    if request.out:
+        session.shell.user_ns[request.out] = turn.reply.content.text
+    if failure is not None:
+        raise failure
+    return turn.reply

@@ -339,58 +339,11 @@ class Session:
             self.ledger.add(turn.reply.model, turn.reply.usage)
         turn.renderer.finish(turn.reply)
 
-    def _agent_check(self, request: Request) -> Settings:
-        s = self.settings(request.flags)
-        if not s.allow_agent:
-            raise UsageError("Agent mode is turned off here (GLM.allow_agent = False).")
-        if request.auto and not s.allow_auto:
-            raise UsageError(
-                "--auto is turned off here (GLM.allow_auto = False): every tool "
-                "call needs approval. Run without --auto."
-            )
-        if self.shell is None:
-            raise UsageError("Agent mode needs an IPython shell to run code in.")
-        return s
-
     async def agent(self, request: Request) -> Reply:
-        """An agent run on the running event loop."""
-        import asyncio
+        """An agent run on the running event loop (see `agent.run_agent`)."""
+        from .agent import run_agent
 
-        from .agent import AgentRun
-        from .executor import KernelExecutor
-        from .kernel_tools import builtin_tools
-        from .tools import USER_TOOLS
-
-        s = self._agent_check(request)
-        executor = KernelExecutor(self.shell, timeout=s.tool_timeout)
-        tools = builtin_tools(
-            self.shell,
-            executor,
-            limit=s.tool_output_chars,
-            budget=s.summary_tokens,
-            send_rows=s.send_rows,
-        )
-        tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
-        notebook = isinstance(self._renderer(s), DisplayRenderer)
-        run = AgentRun(self, request, s, tools, notebook=notebook)
-        self.last_agent = run
-        failure: BaseException | None = None
-        self.agent_running = True
-        try:
-            turn = await run.run()
-            failure = turn.failure
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            failure = KeyboardInterrupt()
-            if run.last_turn is None:
-                raise KeyboardInterrupt from None
-            turn = run.last_turn
-        finally:
-            self.agent_running = False
-        if request.out:
-            self.shell.user_ns[request.out] = turn.reply.content.text
-        if failure is not None:
-            raise failure
-        return turn.reply
+        return await run_agent(self, request)
 
     def _agent_sync(self, request: Request) -> Reply:
         import asyncio
