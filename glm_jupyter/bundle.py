@@ -18,6 +18,7 @@ VERSION = 1
 def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
     """The `application/vnd.glm.response+json` payload."""
     usage = reply.usage
+    thinking = reply.thinking_seconds
     return {
         "version": VERSION,
         "model": reply.model,
@@ -32,6 +33,7 @@ def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
         "usage": usage.as_dict() if usage else None,
         "cost_usd": catalog.cost(reply.model, usage) if usage else None,
         "elapsed_s": round(reply.elapsed, 3),
+        "thinking_s": None if thinking is None else round(thinking, 3),
         "finish_reason": reply.finish_reason,
         "error": reply.error,
         "simulator": bool(reply.server),
