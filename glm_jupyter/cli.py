@@ -47,6 +47,15 @@ def _prepare(folder: Path) -> Path:
     return target
 
 
+def demo_env(base_url: str) -> dict[str, str]:
+    """The environment that points a kernel at the demo's simulator."""
+    env = dict(
+        os.environ, GLM_PROVIDER="zai", GLM_BASE_URL=base_url, GLM_API_KEY="simulator-needs-no-key"
+    )
+    env.pop("GLM_MODEL", None)
+    return env
+
+
 def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     import httpx
 
@@ -76,13 +85,7 @@ def demo(args: argparse.Namespace) -> int:
     notebook = _prepare(args.dir)
     token = secrets.token_hex(16)
     with Simulator(DEMO / "scenario.json") as sim:
-        env = dict(
-            os.environ,
-            GLM_PROVIDER="zai",
-            GLM_BASE_URL=sim.base_url,
-            GLM_API_KEY="simulator-needs-no-key",
-        )
-        env.pop("GLM_MODEL", None)
+        env = demo_env(sim.base_url)
         command = [
             sys.executable,
             "-m",

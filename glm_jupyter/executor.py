@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .kernel_log import format_traceback, strip_ansi
+from .tee import StreamTee
 
 
 @dataclass
@@ -114,19 +114,10 @@ class KernelExecutor:
 
     @contextlib.contextmanager
     def _capture(self, out: Execution) -> Any:
-        streams: list[tuple[Any, Any]] = []
-        for stream, sink in ((sys.stdout, out.stdout), (sys.stderr, out.stderr)):
-            own = vars(stream).get("write") if hasattr(stream, "__dict__") else None
-            original = stream.write
-
-            def write(text: Any, *args: Any, _w: Any = original, _s: Any = sink, **kw: Any) -> Any:
-                if isinstance(text, str) and not self._shell_talking():
-                    _s.append(text)
-                return _w(text, *args, **kw)
-
-            with contextlib.suppress(AttributeError, TypeError):
-                stream.write = write  # type: ignore[method-assign]
-                streams.append((stream, own))
+        sinks = {"stdout": out.stdout, "stderr": out.stderr}
+        tee = StreamTee(
+            lambda channel, text: None if self._shell_talking() else sinks[channel].append(text)
+        )
         publisher: Any = getattr(self.shell, "display_pub", None)
 
         def hook(msg: dict[str, Any]) -> dict[str, Any]:
@@ -138,16 +129,11 @@ class KernelExecutor:
         if hooked:
             publisher.register_hook(hook)
         try:
-            yield
+            with tee:
+                yield
         finally:
             if hooked:
                 publisher.unregister_hook(hook)
-            for stream, own in reversed(streams):
-                with contextlib.suppress(AttributeError):
-                    if own is None:
-                        del stream.write
-                    else:
-                        stream.write = own
 
     def _shell_talking(self) -> bool:
         # A terminal shell prints tracebacks and `Out[n]:` to stdout; the model gets those

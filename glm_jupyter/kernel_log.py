@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from .tee import StreamTee
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _INTERNAL = ("/IPython/", "/ipykernel/", "/glm_jupyter/")
@@ -78,7 +79,7 @@ class KernelLog:
         self._by_request: dict[str, CellRecord] = {}
         self._displays: dict[str, tuple[CellRecord, int]] = {}
         self._hooked: list[Any] = []
-        self._streams: list[tuple[Any, Any]] = []  # (stream, the `write` it had on itself)
+        self._tee: StreamTee | None = None  # per cell, inside IPython's own tee
         self._depth = 0  # nested run_cell calls (agent code) are part of the running cell
 
     # --- wiring ------------------------------------------------------------------------------
@@ -91,33 +92,6 @@ class KernelLog:
         if hasattr(publisher, "register_hook") and hasattr(publisher, "unregister_hook"):
             publisher.register_hook(self._output_hook)
             self._hooked.append(publisher)
-
-    def _tee_streams(self, record: CellRecord) -> None:
-        # Wrapped for the length of one cell, inside any wrapping IPython does itself, and
-        # undone in post_run_cell so that the wrappers nest and unwind in order.
-        for stream in (sys.stdout, sys.stderr):
-            write = getattr(stream, "write", None)
-            if write is None or not hasattr(stream, "__dict__"):
-                continue
-            own = vars(stream).get("write")
-
-            def write_and_log(text: Any, *args: Any, _write: Any = write, **kwargs: Any) -> Any:
-                if isinstance(text, str) and text:
-                    self._add(record, strip_ansi(text))
-                return _write(text, *args, **kwargs)
-
-            with contextlib.suppress(AttributeError, TypeError):
-                stream.write = write_and_log  # type: ignore[method-assign]
-                self._streams.append((stream, own))
-
-    def _untee_streams(self) -> None:
-        for stream, own in reversed(self._streams):
-            with contextlib.suppress(AttributeError):
-                if own is None:
-                    del stream.write
-                else:
-                    stream.write = own
-        self._streams.clear()
 
     def uninstall(self) -> None:
         """Undo install()."""
@@ -138,6 +112,11 @@ class KernelLog:
         msg_id = header.get("msg_id")
         return str(msg_id) if msg_id else None
 
+    def _untee_streams(self) -> None:
+        if self._tee is not None:
+            self._tee.remove()
+            self._tee = None
+
     def _pre_run_cell(self, info: Any) -> None:
         self._depth += 1
         if self._depth > 1:
@@ -145,7 +124,8 @@ class KernelLog:
         record = CellRecord(number=self.shell.execution_count, source=info.raw_cell or "")
         self.cells.append(record)
         self._untee_streams()
-        self._tee_streams(record)
+        self._tee = StreamTee(lambda _channel, text: self._add(record, strip_ansi(text)))
+        self._tee.install()
         request = self._request_id()
         if request:
             self._by_request = {request: record}  # only the running request can still print

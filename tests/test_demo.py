@@ -41,22 +41,15 @@ def test_demo_starts_lab_and_simulator(tmp_path: Path) -> None:
 
 
 def test_quickstart_notebook_runs_against_the_demo_scenario(tmp_path: Path) -> None:
-    import os
 
     from nbclient import NotebookClient
 
-    from glm_jupyter.cli import DEMO
+    from glm_jupyter.cli import DEMO, demo_env
     from glm_jupyter.simulator import Simulator
 
     nb = nbformat.read(DEMO / "quickstart.ipynb", as_version=4)
     with Simulator(DEMO / "scenario.json") as sim:
-        env = dict(
-            os.environ,
-            GLM_PROVIDER="zai",
-            GLM_BASE_URL=sim.base_url,
-            GLM_API_KEY="simulator-needs-no-key",
-        )
-        NotebookClient(nb, timeout=60, kernel_name="python3").execute(env=env)
+        NotebookClient(nb, timeout=60, kernel_name="python3").execute(env=demo_env(sim.base_url))
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = "\n".join(str(o.get("data", o.get("text", ""))) for o in outputs)

@@ -81,14 +81,18 @@ def _fenced(text: str) -> list[str]:
     return [fence, *text.split("\n"), fence]
 
 
+def _withheld(name: str, kind: str, title: str, budget: int) -> Summary:
+    """A header alone: the value itself stays out (send_rows=False)."""
+    return finish(
+        name=name, kind=kind, header=heading(name, title), notes=[], body=[],
+        brief=title, budget=budget,
+    )  # fmt: skip
+
+
 def _string(s: str, name: str, kind: str, budget: int, send_rows: bool) -> Summary:
     n = len(s)
     if not send_rows:
-        title = f"{kind}, {plural(n, 'character')}, value withheld"
-        return finish(
-            name=name, kind=kind, header=heading(name, title), notes=[], body=[],
-            brief=title, budget=budget,
-        )  # fmt: skip
+        return _withheld(name, kind, f"{kind}, {plural(n, 'character')}, value withheld", budget)
     lines = s.count("\n") + (1 if s and not s.endswith("\n") else 0)
     header = heading(name, f"{kind}, {plural(n, 'character')}, {plural(lines, 'line')}")
 
@@ -130,11 +134,7 @@ def _utf8_error(data: Any) -> int | None:
 def _bytes(data: Any, name: str, kind: str, budget: int, send_rows: bool) -> Summary:
     n = len(data)
     if not send_rows:
-        title = f"{kind}, {plural(n, 'byte')}, value withheld"
-        return finish(
-            name=name, kind=kind, header=heading(name, title), notes=[], body=[],
-            brief=title, budget=budget,
-        )  # fmt: skip
+        return _withheld(name, kind, f"{kind}, {plural(n, 'byte')}, value withheld", budget)
     bad = _utf8_error(data)
     valid = "valid UTF-8" if bad is None else f"not valid UTF-8 (first bad byte at {bad:,})"
     header = heading(name, f"{kind}, {plural(n, 'byte')}, {valid}")
