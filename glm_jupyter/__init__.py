@@ -59,3 +59,8 @@ def unload_ipython_extension(shell: Any) -> None:
     from .extension import unload
 
     unload(shell)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where `jupyter labextension develop` finds the prebuilt JupyterLab extension."""
+    return [{"src": "labextension", "dest": "glm-jupyter-labextension"}]

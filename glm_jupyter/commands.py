@@ -98,7 +98,8 @@ def help_text(usage: str) -> str:
         "Subcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` (tokens and "
         "cost this session), `%glm config` (settings and their sources), `%glm models`, "
         "`%glm context [flags] [question]` (preview what would be sent, without sending), "
-        "`%glm explain` / `%glm fix` (the last error), `%glm autoexplain on|off`, "
+        "`%glm explain` / `%glm fix` (the last error; `--cell N` for In [N]'s), "
+        "`%glm autoexplain on|off`, "
         "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
         "`%glm help`. `%%glm --agent` lets the model run code here, with your approval. "
         "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
@@ -127,13 +128,45 @@ def preview(session: Session, command: Command) -> str:
     )
 
 
-def explain_request(command: Command, *, fix: bool) -> Request:
-    """The request behind `%glm explain` / `%glm fix`: the last error is always sent."""
+FIX_CELL = (
+    "Find what is wrong with or could break in the cell above, fix it, say in one or two "
+    "sentences what you changed, then give the complete corrected cell in one ```python block."
+)
+
+
+def explain_request(command: Command, session: Session, *, fix: bool) -> Request:
+    """The request behind `%glm explain` / `%glm fix`: the last error, or that of `--cell N`."""
     from .magics import to_request
 
-    request = to_request(command.args, FIX if fix else EXPLAIN)
+    name = command.name
+    numbers = command.args.cell_numbers
+    if len(numbers) > 1:
+        raise UsageError(f"%glm {name} takes one --cell; got {len(numbers)}.")
+    log = session.log
+    if numbers:
+        record = log.cell(numbers[0]) if log is not None else None
+        if record is None:
+            raise UsageError(
+                f"%glm {name} --cell {numbers[0]}: In [{numbers[0]}] has not run in this "
+                "kernel, or is older than the last 50 cells it keeps. Run it again, then ask."
+            )
+        if record.error is None and not fix:
+            raise UsageError(
+                f"%glm explain --cell {numbers[0]}: In [{numbers[0]}] raised no error; "
+                "ask about it with %%glm --cell N instead."
+            )
+    elif log is None or log.last_error is None:
+        raise UsageError(f"%glm {name}: no cell has raised an error yet in this kernel.")
+    else:
+        record = None
+    error = record.error if record is not None else None
+    prompt = (FIX if error or record is None else FIX_CELL) if fix else EXPLAIN
+    request = to_request(command.args, prompt)
     code = request.code if request.code is not None else (0 if fix else None)
-    context = dataclasses.replace(request.context, error=True)
+    if record is not None and error is None:
+        # `%glm fix --cell N` on a cell that ran cleanly: send the cell, ask for a better one.
+        return dataclasses.replace(request, code=code)
+    context = dataclasses.replace(request.context, cell_numbers=(), error=True, error_record=error)
     return dataclasses.replace(request, context=context, code=code)
 
 
@@ -141,9 +174,7 @@ def run(command: Command, session: Session, usage: str) -> Request | None:
     """Run one subcommand; returns a request when the subcommand is a question to ask."""
     name = command.name
     if name in ("explain", "fix"):
-        if session.log is None or session.log.last_error is None:
-            raise UsageError(f"%glm {name}: no cell has raised an error yet in this kernel.")
-        return explain_request(command, fix=name == "fix")
+        return explain_request(command, session, fix=name == "fix")
     if name == "reset":
         session.conversation.reset()
         show("Conversation cleared: the next prompt starts fresh.")

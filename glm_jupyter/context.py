@@ -15,7 +15,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .kernel_log import ErrorRecord, KernelLog, strip_ansi
+from .kernel_log import CellRecord, ErrorRecord, KernelLog, strip_ansi
 
 FRAME_TYPES = ("DataFrame", "Series", "LazyFrame")
 
@@ -107,11 +107,7 @@ class ContextBuilder:
         if not recent:
             parts.append("*(no cells have run yet in this kernel)*")
         for cell in recent:
-            parts.append(f"In [{cell.number}]:\n```python\n{_clip(cell.source, 4000)}\n```")
-            if cell.outputs and self.send_rows:
-                parts.append("Output:\n```text\n" + _clip("".join(cell.outputs), 2000) + "\n```")
-            elif cell.outputs:
-                parts.append("*(output withheld: --no-rows)*")
+            parts += self._cell_parts(cell)
         text = "\n\n".join(parts)
         tokens = _tokens(text)
         return ContextBlock(
@@ -120,6 +116,39 @@ class ContextBuilder:
             text,
             tokens,
             f"{len(recent)} cells, {tokens:,} tokens",
+        )
+
+    def cell(self, number: int) -> ContextBlock:
+        """`--cell N`: cell In [N], its (clipped) outputs and the traceback of any error."""
+        record = self.log.cell(number) if self.log is not None else None
+        if record is None:
+            raise UsageError(
+                f"--cell {number}: In [{number}] has not run in this kernel, or is older than "
+                "the last 50 cells it keeps. Run that cell again, then ask."
+            )
+        parts = self._cell_parts(record)
+        if record.error is not None:
+            parts.append(self._traceback(record.error))
+        text = "\n\n".join(parts)
+        tokens = _tokens(text)
+        failed = ", raised " + record.error.type_name if record.error else ""
+        return ContextBlock(
+            (1, f"{number:09d}"), f"In [{number}]", text, tokens, f"{tokens:,} tokens{failed}"
+        )
+
+    def _cell_parts(self, cell: CellRecord) -> list[str]:
+        parts = [f"In [{cell.number}]:\n```python\n{_clip(cell.source, 4000)}\n```"]
+        if cell.outputs and self.send_rows:
+            parts.append("Output:\n```text\n" + _clip("".join(cell.outputs), 2000) + "\n```")
+        elif cell.outputs:
+            parts.append("*(output withheld: --no-rows)*")
+        return parts
+
+    def _traceback(self, error: ErrorRecord) -> str:
+        message = error.message if self.send_rows else "(message withheld: --no-rows)"
+        return (
+            f"It raised {error.type_name}: {message}\n\n```text\n{_clip(error.traceback, 6000)}"
+            "\n```"
         )
 
     def error(self, record: ErrorRecord | None = None) -> ContextBlock:

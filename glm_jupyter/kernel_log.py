@@ -48,6 +48,7 @@ class CellRecord:
     outputs: list[str] = field(default_factory=list)
     size: int = 0
     finished: bool = False
+    error: ErrorRecord | None = None
 
 
 def format_traceback(exc: BaseException, shell: Any = None) -> str:
@@ -121,7 +122,8 @@ class KernelLog:
         self._depth += 1
         if self._depth > 1:
             return  # code an agent runs inside a cell belongs to that cell
-        record = CellRecord(number=self.shell.execution_count, source=info.raw_cell or "")
+        record = CellRecord(number=None, source=info.raw_cell or "")  # In [N] is known after
+
         self.cells.append(record)
         self._untee_streams()
         self._tee = StreamTee(lambda _channel, text: self._add(record, strip_ansi(text)))
@@ -129,8 +131,8 @@ class KernelLog:
         request = self._request_id()
         if request:
             self._by_request = {request: record}  # only the running request can still print
-        live = {r.number for r in self.cells}
-        self._displays = {k: v for k, v in self._displays.items() if v[0].number in live}
+        live = {id(r) for r in self.cells}
+        self._displays = {k: v for k, v in self._displays.items() if id(v[0]) in live}
 
     def _post_run_cell(self, result: Any) -> None:
         self._depth = max(self._depth - 1, 0)
@@ -141,11 +143,15 @@ class KernelLog:
         if record is None:
             return
         record.finished = True
+        # Only cells kept in history have an In [N] of their own; others would share the next
+        # N. IPython 9 counts up before pre_run_cell, IPython 8 after: the result knows for sure.
+        if getattr(result.info, "store_history", True):
+            record.number = result.execution_count
         if result.result is not None:
             self._add(record, _safe_repr(result.result))
         error = result.error_before_exec or result.error_in_exec
         if error is not None and not isinstance(error, KeyboardInterrupt):
-            self.last_error = ErrorRecord(
+            self.last_error = record.error = ErrorRecord(
                 type_name=type(error).__name__,
                 message=str(error),
                 traceback=format_traceback(error, self.shell),
@@ -201,6 +207,10 @@ class KernelLog:
         """The last `count` finished cells, oldest first (the cell asking is not one of them)."""
         finished = [c for c in self.cells if c.finished]
         return finished[-count:] if count > 0 else []
+
+    def cell(self, number: int) -> CellRecord | None:
+        """The finished cell that ran as In [number], if the log still holds it."""
+        return next((c for c in reversed(self.cells) if c.finished and c.number == number), None)
 
 
 def _safe_repr(value: Any) -> str:

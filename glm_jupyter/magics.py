@@ -12,6 +12,7 @@ that looks like a subcommand, start it with `--`: `%glm -- help`.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from typing import Any
@@ -26,25 +27,6 @@ from .turn import ContextRequest, Request
 
 PLAIN_COMMANDS = ("reset", "history", "usage", "config", "models", "help")
 FLAG_COMMANDS = ("explain", "fix", "context")
-_VALUE_FLAGS = {
-    "--df",
-    "--var",
-    "--cells",
-    "--schema",
-    "--budget",
-    "--max-steps",
-    "-m",
-    "--model",
-    "-p",
-    "--provider",
-    "-t",
-    "--temperature",
-    "--max-tokens",
-    "-s",
-    "--system",
-    "-o",
-    "--out",
-}
 # Flags whose value is optional: on a `%glm` line they take the next word only if it fits.
 _OPTIONAL_VALUE = {"--code": re.compile(r"\d+"), "--notebook": re.compile(r".+\.ipynb")}
 _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
@@ -97,6 +79,15 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
     help="Send a summary of this variable (repeatable).",
 )
 @argument("--cells", type=int, metavar="N", help="Send the last N executed cells and outputs.")
+@argument(
+    "--cell",
+    action="append",
+    default=[],
+    type=int,
+    metavar="N",
+    dest="cell_numbers",
+    help="Send cell In [N]: its source, outputs and any error it raised (repeatable).",
+)
 @argument("--error", action="store_true", help="Send the last error, its traceback and cell.")
 @argument(
     "--notebook",
@@ -159,6 +150,13 @@ def _parse(flag_text: str) -> Any:
         raise UsageError(f"{exc}\n\n{USAGE}") from None
 
 
+@functools.cache
+def _value_flags() -> frozenset[str]:
+    """Flags that take exactly one value (the next word), read off the parser itself."""
+    actions = glm.parser._actions
+    return frozenset(opt for a in actions if a.nargs is None for opt in a.option_strings)
+
+
 def split_line(line: str) -> tuple[str, str]:
     """Split a `%glm` line into its leading flags and the prompt text, kept exactly as written."""
     tokens = list(_TOKEN.finditer(line))
@@ -170,7 +168,7 @@ def split_line(line: str) -> tuple[str, str]:
             return line[: tokens[i].start()], rest
         if not word.startswith("-") or _looks_negative_number(word):
             break
-        i += 2 if word.split("=")[0] in _VALUE_FLAGS and "=" not in word else 1
+        i += 2 if word.split("=")[0] in _value_flags() and "=" not in word else 1
         optional = _OPTIONAL_VALUE.get(word)
         if optional and i < len(tokens) and optional.fullmatch(tokens[i].group()):
             i += 1
@@ -213,6 +211,7 @@ def to_request(args: Any, prompt: str) -> Request:
         dataframes=tuple(args.df),
         variables=tuple(args.var),
         cells=args.cells,
+        cell_numbers=tuple(args.cell_numbers),
         error=args.error,
         notebook=args.notebook,
     )

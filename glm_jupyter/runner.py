@@ -118,6 +118,7 @@ class Session:
         blocks += [builder.variable(name) for name in spec.variables]
         if spec.cells is not None:
             blocks.append(builder.cells(spec.cells))
+        blocks += [builder.cell(number) for number in spec.cell_numbers]
         if spec.error or spec.error_record is not None:
             blocks.append(builder.error(spec.error_record))
         if spec.notebook is not None:

@@ -29,6 +29,7 @@ class ContextRequest:
     dataframes: tuple[str, ...] = ()
     variables: tuple[str, ...] = ()
     cells: int | None = None
+    cell_numbers: tuple[int, ...] = ()  # --cell N: particular cells by execution count
     error: bool = False
     notebook: str | None = None  # "" means this notebook
     error_record: ErrorRecord | None = None  # a particular error rather than the last one

@@ -297,22 +297,36 @@ def test_line_magic_braces_are_not_expanded_by_ipython(shell: Any, simulator: An
 def test_no_rows_request_body_holds_no_cell_value(shell: Any, simulator: Any) -> None:
     import pandas as pd
 
-    sentinels = ["SENTINEL-ALICE-93", "SENTINEL-BOB-17", "987654.321", "123456.789",
-                 "424242", "717171", "2031-07-04", "2032-01-09", "CAT-SENTINEL-X"]
-    shell.user_ns["people"] = pd.DataFrame({
-        "name": ["SENTINEL-ALICE-93", "SENTINEL-BOB-17"],
-        "balance": [987654.321, 123456.789],
-        "code": [424242, 717171],
-        "joined": pd.to_datetime(["2031-07-04", "2032-01-09"]),
-        "tier": pd.Categorical(["CAT-SENTINEL-X", "CAT-SENTINEL-X"]),
-    })
+    sentinels = [
+        "SENTINEL-ALICE-93",
+        "SENTINEL-BOB-17",
+        "987654.321",
+        "123456.789",
+        "424242",
+        "717171",
+        "2031-07-04",
+        "2032-01-09",
+        "CAT-SENTINEL-X",
+    ]
+    shell.user_ns["people"] = pd.DataFrame(
+        {
+            "name": ["SENTINEL-ALICE-93", "SENTINEL-BOB-17"],
+            "balance": [987654.321, 123456.789],
+            "code": [424242, 717171],
+            "joined": pd.to_datetime(["2031-07-04", "2032-01-09"]),
+            "tier": pd.Categorical(["CAT-SENTINEL-X", "CAT-SENTINEL-X"]),
+        }
+    )
     shell.user_ns["profile"] = {"SENTINEL-ALICE-93": 424242, "note": "SENTINEL-BOB-17"}
     shell.user_ns["ids"] = [424242, 717171]
     sim = simulator(scripted())
     use(shell, sim)
     shell.run_cell("people.loc[people.code == people.code.max(), 'name'].item().missing")
-    run(shell, "%%glm --new --no-rows --df people --var profile --var ids --error\n"
-               "Look at {people}, {profile} and {ids}.")
+    run(
+        shell,
+        "%%glm --new --no-rows --df people --var profile --var ids --error\n"
+        "Look at {people}, {profile} and {ids}.",
+    )
     body = sim.requests[-1]["raw_body"]
     assert "balance" in body  # column names are schema and do go
     for value in sentinels:
@@ -327,3 +341,54 @@ def test_send_rows_config_is_the_default_for_every_request(shell: Any, simulator
     run(shell, "%%glm --var emails\nHow many?")
     assert "SENTINEL" not in sim.requests[-1]["raw_body"]
     assert "withheld" in sent(sim)
+
+
+def _numbered(shell: Any, source: str) -> int:
+    """Run `source` as a numbered cell, the way a notebook does; returns its In [N]."""
+    number = int(shell.execution_count)
+    shell.run_cell(source, store_history=True)
+    return number
+
+
+def test_cell_sends_that_cell_with_outputs_and_error(shell: Any, simulator: Any) -> None:
+    sim = simulator(scripted())
+    use(shell, sim)
+    first = _numbered(shell, "print('first output')")
+    _numbered(shell, "other = 1")
+    failing = _numbered(shell, "values = [1]\nvalues[3]")
+    run(shell, f"%%glm --cell {first} --cell {failing}\nWhat happened?")
+    text = sent(sim)
+    assert "print('first output')" in text
+    assert "first output" in text
+    assert "other = 1" not in text
+    assert "values[3]" in text
+    assert "IndexError: list index out of range" in text
+    assert text.index("print('first output')") < text.index("values[3]")
+
+
+def test_cell_that_has_not_run_says_what_to_do(shell: Any, simulator: Any) -> None:
+    use(shell, simulator(scripted()))
+    ran = run(shell, "%%glm --cell 999\nWhy?")
+    assert "In [999] has not run in this kernel" in str(ran.result.error_in_exec)
+
+
+def test_explain_and_fix_a_particular_cell(shell: Any, simulator: Any) -> None:
+    fixed = "Index 0.\n```python\nvalues = [1]\nvalues[0]\n```"
+    tidier = "Tidier.\n```python\nx = 2\n```"
+    sim = simulator(scripted("It indexes past the end.", fixed, tidier))
+    use(shell, sim)
+    failing = _numbered(shell, "values = [1]\nvalues[3]")
+    _fail(shell)  # a later, different error: --cell picks the one asked about
+    clean = _numbered(shell, "x = 1 + 1")
+    assert run(shell, f"%glm explain --cell {failing}").result.success
+    assert "IndexError" in sent(sim)
+    assert "ZeroDivisionError" not in sent(sim)
+    shell.rl_next_input = None
+    assert run(shell, f"%glm fix --cell {failing}").result.success
+    assert shell.rl_next_input == "values = [1]\nvalues[0]"
+    ran = run(shell, f"%glm explain --cell {clean}")
+    assert "raised no error" in str(ran.result.error_in_exec)
+    assert run(shell, f"%glm fix --cell {clean}").result.success
+    assert "x = 1 + 1" in sent(sim)
+    assert "Find what is wrong" in sent(sim)
+    assert shell.rl_next_input == "x = 2"
