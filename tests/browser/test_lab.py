@@ -1,0 +1,185 @@
+"""JupyterLab in Chromium: the response renderer, code actions, commands and agent approval.
+
+Each test opens its own notebook on one shared server; screenshots of each stage go to
+test-artifacts/ (named lab-NN-*.png).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from .lab import Server, cell, cell_sources, open_notebook, run_cell, select_cell, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+ASK = "%%glm\nWhat is 6 times 7? Show the code."
+
+
+def _ask(page: Any, server: Server, name: str, app: str = "lab") -> Any:
+    """Open a notebook with the 6 x 7 question, run it; returns the response's locator."""
+    server.write_notebook(name, "%load_ext glm_jupyter", ASK)
+    open_notebook(page, server, name, app)
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    return cell(page, 1).locator(".jp-GLM-response")
+
+
+def test_thinking_streams_collapses_and_expands(page: Any, server: Server) -> None:
+    response = _ask(page, server, "thinking.ipynb")
+    thinking = response.locator("details.jp-GLM-thinking")
+    summary = thinking.locator("summary.jp-GLM-thinking-summary")
+
+    # While the model thinks: the panel is open and its header counts seconds and tokens.
+    page.wait_for_selector(".jp-GLM-response[data-status=streaming] details.jp-GLM-thinking[open]")
+    assert re.search(r"Thinking… \d+ s", summary.inner_text())
+    page.wait_for_function(
+        """() => /tokens/.test(document.querySelector('.jp-GLM-thinking-summary').textContent)"""
+    )
+    assert "six and seven" in thinking.inner_text()
+    shot(page, "lab-01-thinking-streams")
+
+    # The answer: the panel collapses to "Thought for N s"; the answer and footer show.
+    page.wait_for_selector(".jp-GLM-response[data-status=done]")
+    assert thinking.get_attribute("open") is None
+    assert re.fullmatch(r"Thought for \d+\.\d s.*", summary.inner_text())
+    content = response.locator(".jp-GLM-content")
+    assert "It is 42" in content.inner_text()
+    assert content.locator("pre").count() == 1
+    footer = response.locator(".jp-GLM-footer").inner_text()
+    assert "glm-5.1" in footer
+    assert "zai (simulator)" in footer
+    assert re.search(r"\d+ in", footer)
+    assert re.search(r"\$\d+\.\d{4}", footer)
+    shot(page, "lab-02-answer-and-footer")
+
+    # A click opens the panel again; the reasoning is all there.
+    summary.click()
+    assert thinking.get_attribute("open") is not None
+    assert "forty-two" in thinking.locator(".jp-GLM-reasoning").inner_text()
+    shot(page, "lab-03-thinking-expanded")
+
+    # The status bar reads the notebook's responses.
+    status = page.locator(".jp-GLM-statusbar")
+    assert "glm-5.1" in status.inner_text()
+    assert "tokens" in status.inner_text()
+    page.js_errors.check()
+
+
+def test_insert_and_run_a_code_block(page: Any, server: Server) -> None:
+    response = _ask(page, server, "insert.ipynb")
+    page.wait_for_selector(".jp-GLM-response[data-status=done]")
+    wait_idle(page)
+    block = response.locator(".jp-GLM-content pre").first
+    block.hover()
+    actions = response.locator(".jp-GLM-code-actions").first
+    assert [b.strip() for b in actions.locator("button").all_inner_texts()] == [
+        "Copy",
+        "Insert below",
+        "Insert and run",
+    ]
+    actions.locator("button.jp-GLM-insert-run").click()
+    # A new cell right below the answer's cell, holding exactly the code, run in the kernel.
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 3")
+    assert cell_sources(page)[2] == 'answer = 6 * 7\nprint(f"answer = {answer}")'
+    wait_idle(page)
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-OutputArea-output:has-text('answer = 42')")
+    assert "answer = 42" in cell(page, 2).locator(".jp-OutputArea").inner_text()
+    shot(page, "lab-04-insert-and-run")
+
+    # Insert below adds the code without running it.
+    actions.locator("button.jp-GLM-insert").click()
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 4")
+    assert cell_sources(page)[2].startswith("answer = 6 * 7")
+    assert cell(page, 2).locator(".jp-OutputArea-output").count() == 0
+    page.js_errors.check()
+
+
+def test_explain_this_error_from_the_context_menu(page: Any, server: Server) -> None:
+    failing = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
+    server.write_notebook("explain.ipynb", "%load_ext glm_jupyter", failing)
+    open_notebook(page, server, "explain.ipynb")
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    wait_idle(page)
+    page.wait_for_selector(".jp-Cell .jp-OutputArea-output[data-mime-type*=error]")
+    select_cell(page, 1)
+    cell(page, 1).locator(".jp-InputArea-prompt").click(button="right")
+    menu = page.locator(".lm-Menu")
+    assert menu.get_by_text("Ask GLM about this cell").is_visible()
+    assert menu.get_by_text("Fix this cell").is_visible()
+    shot(page, "lab-05-cell-context-menu")
+    menu.get_by_text("Explain this error").click()
+
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 3")
+    assert re.fullmatch(r"%glm explain --cell \d+", cell_sources(page)[2])
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
+    assert "ZeroDivisionError" in cell(page, 2).locator(".jp-GLM-content").inner_text()
+    sent = server.sim.requests[-1]["body"]["messages"][-1]["content"]
+    assert "sum(values) / (len(values) - 2)" in sent
+    shot(page, "lab-06-explain-this-error")
+    page.js_errors.check()
+
+
+def test_ask_about_a_cell_from_the_palette(page: Any, server: Server) -> None:
+    source = "squares = [n * n for n in range(1, 5)]\nprint(squares)"
+    server.write_notebook("ask.ipynb", "%load_ext glm_jupyter", source)
+    open_notebook(page, server, "ask.ipynb")
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    wait_idle(page)
+    select_cell(page, 1)
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette input, .lm-CommandPalette-input").first
+    palette.fill("Ask GLM about this cell")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
+    assert cell_sources(page)[2].startswith("%%glm --cell ")
+    assert "squares the numbers" in cell(page, 2).locator(".jp-GLM-content").inner_text()
+    sent = server.sim.requests[-1]["body"]["messages"][-1]["content"]
+    assert "[1, 4, 9, 16]" in sent
+    shot(page, "lab-07-ask-about-this-cell")
+    page.js_errors.check()
+
+
+def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) -> None:
+    server.write_notebook(
+        "agent.ipynb",
+        "%load_ext glm_jupyter",
+        "%%glm --agent\nAgent task: set two variables.",
+        "print(approved_value, 'rejected_value' in globals())",
+    )
+    open_notebook(page, server, "agent.ipynb")
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    agent = cell(page, 1)
+
+    approve = agent.get_by_role("button", name="Approve", exact=True)
+    approve.wait_for()
+    step = agent.locator(".jp-GLM-step").first
+    assert "approved_value = 6 * 7" in step.locator(".jp-GLM-step-args").inner_text()
+    shot(page, "lab-08-agent-step-waiting")
+    approve.click()
+    page.wait_for_selector(".jp-GLM-step[data-status=done]")
+
+    reject = agent.get_by_role("button", name="Reject", exact=True)
+    page.wait_for_function("() => document.querySelectorAll('.jp-GLM-step').length === 2")
+    reject.last.wait_for()
+    assert "rejected_value" in agent.locator(".jp-GLM-step").nth(1).inner_text()
+    reject.last.click()
+    page.wait_for_selector(".jp-GLM-step[data-status=rejected]")
+    page.wait_for_selector(".jp-Cell:nth-child(2) .jp-GLM-response[data-status=done]")
+    wait_idle(page)
+    assert "You rejected the second step" in agent.locator(".jp-GLM-content").last.inner_text()
+    shot(page, "lab-09-agent-approved-and-rejected")
+
+    run_cell(page, 2)
+    wait_idle(page)
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-OutputArea-output:has-text('42 False')")
+    page.js_errors.check()

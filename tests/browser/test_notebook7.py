@@ -1,0 +1,65 @@
+"""The same notebooks in Notebook 7: same renderer, code actions and commands, no kernel change.
+
+Screenshots go to test-artifacts/ (named nb7-NN-*.png).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from .lab import Server, cell, cell_sources, open_notebook, run_cell, select_cell, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_response_and_insert_and_run_in_notebook_7(page: Any, server: Server) -> None:
+    server.write_notebook(
+        "nb7.ipynb", "%load_ext glm_jupyter", "%%glm\nWhat is 6 times 7? Show the code."
+    )
+    open_notebook(page, server, "nb7.ipynb", app="notebook")
+    assert "/notebooks/nb7.ipynb" in page.url
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    response = cell(page, 1).locator(".jp-GLM-response")
+    page.wait_for_selector(".jp-GLM-response[data-status=streaming] details.jp-GLM-thinking[open]")
+    shot(page, "nb7-01-thinking-streams")
+    page.wait_for_selector(".jp-GLM-response[data-status=done]")
+    wait_idle(page)
+    summary = response.locator("summary.jp-GLM-thinking-summary")
+    assert re.match(r"Thought for \d+\.\d s", summary.inner_text())
+    assert "It is 42" in response.locator(".jp-GLM-content").inner_text()
+    assert "zai (simulator)" in response.locator(".jp-GLM-footer").inner_text()
+    summary.click()
+    assert response.locator("details.jp-GLM-thinking").get_attribute("open") is not None
+    shot(page, "nb7-02-answer-thinking-expanded")
+
+    response.locator(".jp-GLM-content pre").first.hover()
+    response.locator("button.jp-GLM-insert-run").first.click()
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 3")
+    assert cell_sources(page)[2].startswith("answer = 6 * 7")
+    wait_idle(page)
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-OutputArea-output:has-text('answer = 42')")
+    shot(page, "nb7-03-insert-and-run")
+    page.js_errors.check()
+
+
+def test_explain_this_error_in_notebook_7(page: Any, server: Server) -> None:
+    failing = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
+    server.write_notebook("nb7-error.ipynb", "%load_ext glm_jupyter", failing)
+    open_notebook(page, server, "nb7-error.ipynb", app="notebook")
+    run_cell(page, 0)
+    wait_idle(page)
+    run_cell(page, 1)
+    wait_idle(page)
+    page.wait_for_selector(".jp-Cell .jp-OutputArea-output[data-mime-type*=error]")
+    select_cell(page, 1)
+    page.keyboard.press("Control+Shift+E")
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
+    assert re.fullmatch(r"%glm explain --cell \d+", cell_sources(page)[2])
+    assert "ZeroDivisionError" in cell(page, 2).locator(".jp-GLM-content").inner_text()
+    shot(page, "nb7-04-explain-this-error")
+    page.js_errors.check()
