@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import agent, cache, load, streaming, summaries
+from . import agent, batch, cache, load, streaming, summaries
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -23,6 +23,8 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "df_summary_ms_polars": summaries.run,
     "df_summary_tokens": summaries.run,
     "df_summary_mem_ratio": summaries.run,
+    "batch_speedup": batch.run,
+    "batch_resume_requests": batch.run,
 }
 
 

@@ -19,7 +19,9 @@ __all__ = [
     "Session",
     "Simulator",
     "__version__",
+    "amap",
     "load_ipython_extension",
+    "map",
     "tool",
     "unload_ipython_extension",
 ]
@@ -32,6 +34,8 @@ _LAZY = {
     "GLMError": "errors",
     "Session": "runner",
     "Simulator": "simulator",
+    "amap": "batch",
+    "map": "batch",
     "tool": "tools",
 }
 

@@ -22,6 +22,7 @@ from .approval import Decision, TerminalApprover, WidgetApprover, show_arguments
 from .messages import Message, ToolCall
 from .prompt import user_message
 from .rawtools import parse_raw_tool_calls
+from .teaching import agent_system
 from .tools import Tool, ToolError
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ class AgentRun:
         session, s = self.session, self.settings
         blocks, question = session.context(self.request, s)
         content = user_message(blocks, question)
-        messages = session.conversation.request(content, AGENT_SYSTEM)
+        messages = session.conversation.request(content, agent_system(AGENT_SYSTEM, s))
         transcript: list[Message] = [messages[-1]]
         specs = [t.spec() for t in self.tools.values()]
         limit = self.request.max_steps or s.max_steps
@@ -329,6 +330,7 @@ def _unanswered(calls: list[ToolCall], why: str) -> list[Message]:
 def _check(session: Session, request: Request) -> Settings:
     """Settings for an agent run, after the admin's limits."""
     s = session.settings(request.flags)
+    session.admit(s, agent=True, auto=request.auto)  # the classroom policy, if there is one
     if not s.allow_agent:
         raise UsageError("Agent mode is turned off here (GLM.allow_agent = False).")
     if request.auto and not s.allow_auto:

@@ -1,4 +1,4 @@
-"""`%glm` subcommands: reset, history, usage, config, models, help, context, explain, fix,
+"""`%glm` subcommands: reset, history, usage, config, models, help, context, explain, fix, hint,
 autoexplain."""
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ def history(session: Session) -> str:
 
 def config_table(session: Session) -> str:
     """Effective settings and where each came from; the key is never shown."""
+    policy = session.policy.describe()
     try:
         rows = session.settings().describe()
-    except GLMError as exc:
-        return f"**The settings cannot make a request yet:** {exc}"
+    except (GLMError, UsageError) as exc:
+        return f"**The settings cannot make a request yet:** {exc}\n\n{policy}"
     out = ["| setting | value | from |", "|---|---|---|"]
     out += [f"| {name} | `{value}` | {source} |" for name, value, source in rows]
-    return "\n".join(out)
+    return "\n".join(out) + f"\n\n{policy}"
 
 
 def models_table() -> str:
@@ -99,9 +100,12 @@ def help_text(usage: str) -> str:
         "cost this session), `%glm config` (settings and their sources), `%glm models`, "
         "`%glm context [flags] [question]` (preview what would be sent, without sending), "
         "`%glm explain` / `%glm fix` (the last error; `--cell N` for In [N]'s), "
+        "`%glm hint` (a hint, more specific each time, about the last error or cell; "
+        "`--cell N` for In [N]), "
         "`%glm autoexplain on|off`, "
         "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
-        "`%glm help`. `%%glm --agent` lets the model run code here, with your approval. "
+        "`%glm help`. `%%glm --agent` lets the model run code here, with your approval; "
+        "`--tutor` (or `GLM.persona = 'tutor'`) asks a tutor who guides rather than solves. "
         "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
         'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
         f"```\n{usage}\n```"
@@ -170,18 +174,39 @@ def explain_request(command: Command, session: Session, *, fix: bool) -> Request
     return dataclasses.replace(request, context=context, code=code)
 
 
+def hint_request(command: Command, session: Session) -> Request:
+    """The request behind `%glm hint [--cell N]` (target and level: see `teaching`)."""
+    from .magics import to_request
+
+    args = command.args
+    if len(args.cell_numbers) > 1:
+        raise UsageError(f"%glm hint takes one --cell; got {len(args.cell_numbers)}.")
+    if args.agent or args.auto or args.json or args.schema or args.code is not None:
+        raise UsageError("%glm hint answers in prose: drop --agent, --json, --schema and --code.")
+    step = session.hints.next(session.log, args.cell_numbers[0] if args.cell_numbers else None)
+    request = to_request(args, step.prompt())
+    target = step.target.context
+    context = dataclasses.replace(
+        request.context, cell_numbers=target.cell_numbers, error_record=target.error_record
+    )
+    return dataclasses.replace(request, context=context, hint=step, notes=(step.note(),))
+
+
 def run(command: Command, session: Session, usage: str) -> Request | None:
     """Run one subcommand; returns a request when the subcommand is a question to ask."""
     name = command.name
     if name in ("explain", "fix"):
         return explain_request(command, session, fix=name == "fix")
+    if name == "hint":
+        return hint_request(command, session)
     if name == "reset":
         session.conversation.reset()
         show("Conversation cleared: the next prompt starts fresh.")
     elif name == "history":
         show(history(session))
     elif name == "usage":
-        show(session.ledger.table())
+        limit = session.policy.usage_line()
+        show(session.ledger.table() + (f"\n\n{limit}" if limit else ""))
     elif name == "config":
         show(config_table(session))
     elif name == "models":

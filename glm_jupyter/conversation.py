@@ -21,6 +21,7 @@ class Conversation:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.system = ""
+        self.persona = ""  # the persona the conversation started with ("" for an agent run)
 
     def request(self, prompt: str, system: str) -> list[Message]:
         """Messages for the next request: system, earlier turns, then the new prompt."""
@@ -46,6 +47,7 @@ class Conversation:
         """Forget everything: the next request starts a new conversation."""
         self.messages.clear()
         self.system = ""
+        self.persona = ""
 
     def turns(self) -> Sequence[Message]:
         """The recorded messages."""
@@ -86,6 +88,10 @@ class UsageLedger:
             totals.cost_known = False
         else:
             totals.cost_usd += cost
+
+    def total_tokens(self) -> int:
+        """Tokens in and out over every model: what a classroom token cap counts."""
+        return sum(t.prompt_tokens + t.completion_tokens for t in self.models.values())
 
     def table(self) -> str:
         """A Markdown table of the totals."""

@@ -3,7 +3,7 @@
 The rule that keeps subcommands and prompts apart: a `%glm` line is a subcommand only when its
 first word is a subcommand and the rest is exactly that subcommand's own arguments:
 - nothing: `reset`, `history`, `usage`, `config`, `models`, `help`;
-- nothing or flags: `explain`, `fix`; flags (then an optional question): `context`;
+- nothing or flags: `explain`, `fix`, `hint`; flags (then an optional question): `context`;
 - nothing, `on` or `off`: `autoexplain`; nothing or a `.ipynb` path: `export`;
 - `add NAME -- COMMAND...`, `add NAME URL`, `list` or `remove NAME`: `mcp`.
 Anything else is a prompt (`%glm explain decorators` asks about decorators). To ask a prompt
@@ -26,7 +26,7 @@ from .runner import Session
 from .turn import ContextRequest, Request
 
 PLAIN_COMMANDS = ("reset", "history", "usage", "config", "models", "help")
-FLAG_COMMANDS = ("explain", "fix", "context")
+FLAG_COMMANDS = ("explain", "fix", "hint", "context")
 # Flags whose value is optional: on a `%glm` line they take the next word only if it fits.
 _OPTIONAL_VALUE = {"--code": re.compile(r"\d+"), "--notebook": re.compile(r".+\.ipynb")}
 _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
@@ -54,6 +54,13 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 @argument("-t", "--temperature", type=float, help="Sampling temperature (0 to 1 on Z.ai).")
 @argument("--max-tokens", type=int, help="Cap on output tokens.")
 @argument("-s", "--system", help="System prompt (starts a new conversation to take effect).")
+@argument(
+    "--tutor",
+    dest="persona",
+    action="store_const",
+    const="tutor",
+    help="Tutor persona: questions and hints before full solutions.",
+)
 @argument(
     "-o",
     "--out",
@@ -133,6 +140,13 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 )
 @argument("--auto", action="store_true", help="Agent mode without approval (implies --agent).")
 @argument("--max-steps", type=int, metavar="N", help="Most tool-calling turns (default 20).")
+@argument(
+    "--map",
+    metavar="COLUMN",
+    help="Batch: ask the cell's prompt about every row of the --df DataFrame ({column} "
+    "placeholders fill from the row; with none, COLUMN's value follows the prompt); "
+    "-o stores the aligned results.",
+)
 def glm(line: str = "", cell: str | None = None) -> None:
     """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
 
@@ -203,6 +217,7 @@ def to_request(args: Any, prompt: str) -> Request:
             "temperature",
             "max_tokens",
             "system",
+            "persona",
             "send_rows",
             "summary_tokens",
         )
@@ -217,6 +232,10 @@ def to_request(args: Any, prompt: str) -> Request:
     )
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps needs at least 1; got {args.max_steps}.")
+    if args.map is not None:
+        raise UsageError(
+            "--map runs a batch from a %%glm cell: the flags on its first line, the prompt below."
+        )
     agent = args.agent or args.auto
     if agent and (args.json or args.schema or args.code is not None):
         raise UsageError("--agent answers in prose: drop --json, --schema and --code with it.")
@@ -280,7 +299,13 @@ class GLMMagics(Magics):
     @cell_magic("glm")  # type: ignore[arg-type]
     def glm_cell(self, line: str, cell: str) -> None:
         """Ask GLM the cell's text; flags on the first line (see `%glm help`)."""
-        self.session.ask(self.cell_request(line, cell))
+        args = _parse(line)
+        if args.map is not None:
+            from .batch.magic import run_map
+
+            run_map(self.session, args, _tidy(cell))
+            return
+        self.session.ask(to_request(args, _tidy(cell)))
 
     @line_magic("glm")  # type: ignore[arg-type]
     @no_var_expand  # `{name}` is ours to fill in (summaries, JSON left alone), not IPython's
@@ -292,7 +317,13 @@ class GLMMagics(Magics):
 
     async def glm_cell_async(self, line: str, cell: str) -> None:
         """`%%glm` as a coroutine on the kernel's loop (what the input transformer calls)."""
-        await self.session.ask_async(self.cell_request(line, cell))
+        args = _parse(line)
+        if args.map is not None:
+            from .batch.magic import run_map_async
+
+            await run_map_async(self.session, args, _tidy(cell))
+            return
+        await self.session.ask_async(to_request(args, _tidy(cell)))
 
     async def glm_line_async(self, line: str) -> None:
         """`%glm` as a coroutine on the kernel's loop."""

@@ -7,6 +7,7 @@ Both share every step but the loop over events and the way a person is asked a q
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Mapping
 from contextlib import aclosing, closing
@@ -20,12 +21,14 @@ from .dialects import build_request
 from .errors import GLMError
 from .failures import RetryPolicy
 from .kernel_log import KernelLog
+from .policy import PolicyGuard
 from .prompt import context_line, interpolate, ordered, user_message
 from .providers import ThinkTags
 from .render import DisplayRenderer, Renderer, TerminalRenderer
 from .reply import Reply
 from .settings import GLM, Settings, resolve
 from .structured import schema_for
+from .teaching import HintTracker, system_prompt
 from .turn import ContextRequest, Request, Turn, code_blocks, pick_block
 
 if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request goes out
@@ -55,6 +58,7 @@ class Session:
         env: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        policy: PolicyGuard | None = None,
     ) -> None:
         self.shell = shell
         self.config = config or GLM()
@@ -62,6 +66,11 @@ class Session:
         self.env = env
         self.conversation = Conversation()
         self.ledger = UsageLedger()
+        # The classroom policy this process found at start (see policy.py); its token cap
+        # counts this session's ledger.
+        self.policy = policy or PolicyGuard.locate()
+        self.policy.ledger = self.ledger
+        self.hints = HintTracker()
         self.last: Reply | None = None
         self._transport = transport
         self._async_transport = async_transport
@@ -88,8 +97,19 @@ class Session:
     # --- building a turn ---------------------------------------------------------------------
 
     def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
-        """Effective settings for these flags."""
-        return resolve(self.config, flags, self.env)
+        """Effective settings for these flags, with what the classroom policy fixes."""
+        flags = dict(flags or {})
+
+        def with_provider(provider: str) -> Settings:  # the policy's, when only a default chose
+            # In place of the default, so GLM_BASE_URL (the course's server) still applies.
+            env = os.environ if self.env is None else self.env
+            return resolve(self.config, flags, {**env, "GLM_PROVIDER": provider})
+
+        return self.policy.shape(resolve(self.config, flags, self.env), with_provider)
+
+    def admit(self, s: Settings, *, agent: bool = False, auto: bool = False) -> None:
+        """Refuse a request the classroom policy does not allow; every request passes here."""
+        self.policy.check_request(s, agent=agent, auto=auto)
 
     def _endpoint(self, s: Settings) -> Endpoint:
         from .client import Endpoint
@@ -152,17 +172,28 @@ class Session:
             builder = ContextBuilder(self.shell, self.log, budget=0, send_rows=False)
             schema = schema_for(builder.lookup(request.schema, "--schema"), request.schema)
         content = user_message(blocks, question, schema.prompt() if schema else "")
-        if request.new and remember:
-            self.conversation.reset()
-        history = self.conversation if remember or not request.new else Conversation()
         reply = Reply(s.model, s.provider.name)
+        reply.notes += [*s.notes, *request.notes]
+        # The system prompt is fixed per conversation: another persona needs a new one.
+        started_as = self.conversation.persona
+        switched = bool(self.conversation.messages) and started_as not in ("", s.persona)
+        restart = request.new or switched
+        if switched and not request.new:
+            reply.notes.append(f"New conversation: the {s.persona} persona starts its own.")
+        if restart and remember:
+            self.conversation.reset()
+        history = self.conversation if remember or not restart else Conversation()
+        if remember:
+            self.conversation.persona = s.persona
         reply.context = [b.sent() for b in blocks]
         reply.context_line = context_line(blocks) if blocks else ""
         return Turn(
             request=request,
             settings=s,
             endpoint=self._endpoint(s),
-            payload=self._payload(s, history.request(content, s.system), request.json or schema),
+            payload=self._payload(
+                s, history.request(content, system_prompt(s)), request.json or schema
+            ),
             reply=reply,
             renderer=renderer or self._renderer(s),
             content=content,
@@ -240,6 +271,8 @@ class Session:
             self.shell.user_ns[request.out] = turn.value if keep_value else reply.content.text
         if choice and reply.status == "done":
             self.shell.set_next_input(code_blocks(reply.content.text)[choice - 1], replace=False)
+        if request.hint is not None and reply.status == "done" and turn.failure is None:
+            self.hints.record(request.hint)
         if turn.failure is not None:
             raise turn.failure
         return reply
@@ -359,6 +392,7 @@ class Session:
         )
 
     def _stream(self, turn: Turn) -> None:
+        self.admit(turn.settings)
         client = self._clients.get(turn.endpoint)
         if client is None:
             from .client import Client
@@ -383,6 +417,7 @@ class Session:
     async def _stream_async(self, turn: Turn) -> None:
         import asyncio  # only the kernel path needs it; terminal start-up stays lean
 
+        self.admit(turn.settings)
         clients = self._async_clients.setdefault(asyncio.get_running_loop(), {})
         client = clients.get(turn.endpoint)
         if client is None:

@@ -14,6 +14,8 @@ from .errors import ConfigurationError, MissingAPIKeyError
 from .keys import Secret, find_key
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
 
+PERSONAS = ("assistant", "tutor")
+
 
 class GLM(Configurable):
     """glm-jupyter settings: `%config GLM.model = "glm-5"` or `c.GLM.model` in ipython_config.py."""
@@ -33,6 +35,9 @@ class GLM(Configurable):
     temperature = Float(None, allow_none=True, help="Sampling temperature.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Cap on output tokens.").tag(config=True)
     system = Unicode("", help="System prompt for new conversations.").tag(config=True)
+    persona = Unicode(
+        "", help=f"Persona: {', '.join(PERSONAS)}. Empty: GLM_PERSONA, else assistant."
+    ).tag(config=True)
     preserve_thinking = Bool(
         False, help="Send earlier turns' reasoning back (Z.ai preserved thinking)."
     ).tag(config=True)
@@ -75,6 +80,7 @@ class Settings:
     temperature: float | None = None
     max_tokens: int | None = None
     system: str = ""
+    persona: str = "assistant"
     preserve_thinking: bool = False
     timeout: float = 300.0
     max_retries: int = 3
@@ -89,11 +95,12 @@ class Settings:
     tool_timeout: float = 120.0
     tool_output_chars: int = 4000
     sources: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # said with the answer (e.g. a setting the course policy fixed)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, source) rows, the key redacted, for `%glm config`."""
         rows = []
-        for name in [f.name for f in fields(self) if f.name != "sources"]:
+        for name in [f.name for f in fields(self) if f.name not in ("sources", "notes")]:
             value: Any = getattr(self, name)
             if name == "provider":
                 value = self.provider.name
@@ -103,7 +110,12 @@ class Settings:
         return rows
 
 
-_ENV = {"provider": "GLM_PROVIDER", "model": "GLM_MODEL", "base_url": "GLM_BASE_URL"}
+_ENV = {
+    "provider": "GLM_PROVIDER",
+    "model": "GLM_MODEL",
+    "base_url": "GLM_BASE_URL",
+    "persona": "GLM_PERSONA",
+}
 _PLAIN = (
     "thinking",
     "temperature",
@@ -177,6 +189,13 @@ def resolve(
         )
     model = pick("model") or provider.default_model
     sources.setdefault("model", f"default ({provider.name})")
+    persona = (pick("persona") or "assistant").lower()
+    sources.setdefault("persona", "default")
+    if persona not in PERSONAS:
+        raise ConfigurationError(
+            f"Unknown persona {persona!r} (from {sources['persona']}). Choose one of: "
+            f"{', '.join(PERSONAS)}."
+        )
 
     key, key_source = find_key(provider, env)
     if key is None and not provider.local:
@@ -201,5 +220,11 @@ def resolve(
             f"{provider.label} takes a temperature from 0 to 1; {temperature} was given."
         )
     return Settings(
-        provider=provider, model=model, base_url=base_url, api_key=key, sources=sources, **values
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        api_key=key,
+        persona=persona,
+        sources=sources,
+        **values,
     )

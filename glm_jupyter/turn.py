@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .render import Renderer
     from .reply import Reply
     from .settings import Settings
+    from .teaching import HintStep
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Request:
     agent: bool = False
     auto: bool = False
     max_steps: int | None = None
+    hint: HintStep | None = None  # `%glm hint`: counted once the answer has arrived in full
+    notes: tuple[str, ...] = ()  # said under the answer
 
 
 @dataclass

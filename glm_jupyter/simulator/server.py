@@ -301,6 +301,10 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
     """A threading HTTP server bound to one simulator session."""
 
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a client opening more connections at once
+    # (a batch with concurrency 16) would see SYNs dropped and a 1-3 s retransmit stall, or a
+    # reset, which no real server shows at that load.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], session: Session) -> None:
         self.session = session

@@ -60,7 +60,9 @@ class Server:
 
     def page_url(self, name: str, app: str = "lab") -> str:
         """The address of notebook `name` in JupyterLab (`lab`) or Notebook 7 (`notebook`)."""
-        where = "lab/tree" if app == "lab" else "notebooks"
+        # A workspace of its own per notebook, so no tab of an earlier test is restored beside it.
+        stem = Path(name).stem
+        where = f"lab/workspaces/{stem}/tree" if app == "lab" else "notebooks"
         return f"{self.url}/{where}/{name}?token={self.token}"
 
     def write_notebook(self, name: str, *sources: str) -> str:
@@ -102,7 +104,9 @@ def jupyter_server(home: Path) -> Iterator[Server]:
         command = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            # Notebook 7's server serves JupyterLab too; started as `jupyter lab`, its Notebook
+            # pages log a settings error of their own.
+            "notebook",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
@@ -185,9 +189,9 @@ def select_cell(page: Any, index: int) -> None:
 
 
 def run_cell(page: Any, index: int) -> None:
-    """Run cell `index` the way Shift+Enter does."""
+    """Run cell `index` with Ctrl+Enter (in place: running the last cell adds no new one)."""
     select_cell(page, index)
-    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Control+Enter")
 
 
 def wait_idle(page: Any) -> None:

@@ -39,7 +39,7 @@ def test_thinking_streams_collapses_and_expands(page: Any, server: Server) -> No
     page.wait_for_function(
         """() => /tokens/.test(document.querySelector('.jp-GLM-thinking-summary').textContent)"""
     )
-    assert "six and seven" in thinking.inner_text()
+    thinking.locator(".jp-GLM-reasoning:has-text('six and seven')").wait_for()
     shot(page, "lab-01-thinking-streams")
 
     # The answer: the panel collapses to "Thought for N s"; the answer and footer show.

@@ -57,7 +57,7 @@ def test_explain_this_error_in_notebook_7(page: Any, server: Server) -> None:
     wait_idle(page)
     page.wait_for_selector(".jp-Cell .jp-OutputArea-output[data-mime-type*=error]")
     select_cell(page, 1)
-    page.keyboard.press("Control+Shift+E")
+    page.keyboard.press("Control+Alt+E")
     page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
     assert re.fullmatch(r"%glm explain --cell \d+", cell_sources(page)[2])
     assert "ZeroDivisionError" in cell(page, 2).locator(".jp-GLM-content").inner_text()

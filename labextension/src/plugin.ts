@@ -1,0 +1,64 @@
+/**
+ * The application plugins (package.json `jupyterlab.extension`): cell commands, the
+ * host for code-block toolbars, and the status bar item.
+ *
+ * Both work in JupyterLab 4 and Notebook 7; Notebook 7 has no status bar, so the
+ * status item's IStatusBar is optional.
+ */
+
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, ISessionContextDialogs } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { registerCodeActionHost } from './bridge';
+import { addCellCommands, findCell, insertCellBelow } from './commands';
+import { addStatusItem } from './statusbar';
+
+/** Cell commands, and Insert below / Insert and run for code-block toolbars. */
+const commandsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'glm-jupyter-labextension:commands',
+  description: 'GLM cell commands and code-block actions.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ICommandPalette, ISessionContextDialogs],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null,
+    dialogs: ISessionContextDialogs | null
+  ) => {
+    addCellCommands(app, tracker, palette, dialogs);
+    registerCodeActionHost({
+      insertBelow: async (cellNode, code, run) => {
+        const target = findCell(tracker, cellNode);
+        if (!target) {
+          return false;
+        }
+        return insertCellBelow(target.panel, target.index, code, run, dialogs);
+      }
+    });
+  }
+};
+
+/** Model, provider, tokens and cost of the current notebook's GLM replies. */
+const statusPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'glm-jupyter-labextension:status',
+  description: 'GLM model, tokens and cost of the current notebook in the status bar.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    statusBar: IStatusBar | null
+  ) => {
+    if (statusBar) {
+      addStatusItem(app, tracker, statusBar);
+    }
+  }
+};
+
+const plugins: JupyterFrontEndPlugin<void>[] = [commandsPlugin, statusPlugin];
+
+export default plugins;

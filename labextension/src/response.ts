@@ -1,0 +1,286 @@
+/**
+ * ResponseRenderer: one model reply, updated in place while it streams.
+ */
+
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Message } from '@lumino/messaging';
+import { PanelLayout, Widget } from '@lumino/widgets';
+
+import { addCodeActions } from './codeactions';
+import { el, nodeWidget, setText } from './dom';
+import { MarkdownRegion } from './markdown';
+import {
+  estimateTokens,
+  fmtInt,
+  footerText,
+  IResponse,
+  IThinkingHeader,
+  liveSeconds,
+  thinkingHeader,
+  thinkingOpen,
+  toolCallsMarkdown
+} from './model';
+
+/** How often the "Thinking… N s" clock advances between display updates. */
+const TICK_MS = 1000;
+/**
+ * Stop the clock after this long without an update: a reply saved mid-stream (kernel
+ * died, notebook reopened) still says "streaming" but nothing is thinking any more.
+ */
+const STALE_MS = 120_000;
+
+/**
+ * A reply: Thinking panel, answer, tool calls, status line, error box, context line
+ * and footer. JupyterLab reuses the renderer for `update_display_data` while the MIME
+ * type is unchanged, so every part is updated in place, never rebuilt: that keeps the
+ * person's scroll position, selection and open/closed choice.
+ */
+export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
+  constructor(options: IRenderMime.IRendererOptions) {
+    super();
+    this._mimeType = options.mimeType;
+    this.addClass('jp-GLM-response');
+    const layout = new PanelLayout();
+    this.layout = layout;
+
+    // Thinking panel
+    this._details = el('details', 'jp-GLM-thinking');
+    this._summary = el('summary', 'jp-GLM-thinking-summary');
+    this._details.appendChild(this._summary);
+    this._reasoning = new MarkdownRegion(options);
+    this._reasoning.addClass('jp-GLM-reasoning');
+    this._details.addEventListener('toggle', () => {
+      // A toggle we did not ask for is the person's own choice: keep it from now on.
+      if (this._details.open !== this._autoOpen) {
+        this._userOpen = this._details.open;
+      }
+    });
+    this._thinking = nodeWidget(this._details);
+    layout.addWidget(this._thinking);
+    // The reasoning region lives inside <details>; attach it there.
+    this._thinkingBody = el('div', 'jp-GLM-thinking-body');
+    this._details.appendChild(this._thinkingBody);
+
+    this._waiting = nodeWidget(el('div', 'jp-GLM-waiting', 'Waiting for the model…'));
+    layout.addWidget(this._waiting);
+
+    this._content = new MarkdownRegion(options, { onRendered: addCodeActions });
+    this._content.addClass('jp-GLM-content');
+    layout.addWidget(this._content);
+
+    this._tools = new MarkdownRegion(options, { onRendered: addCodeActions });
+    this._tools.addClass('jp-GLM-toolcalls');
+    layout.addWidget(this._tools);
+
+    this._status = nodeWidget(el('div', 'jp-GLM-status'));
+    layout.addWidget(this._status);
+
+    const errorNode = el('div', 'jp-GLM-error');
+    errorNode.appendChild(el('strong', undefined, 'Error: '));
+    this._errorText = el('span', 'jp-GLM-error-text');
+    errorNode.appendChild(this._errorText);
+    this._error = nodeWidget(errorNode);
+    layout.addWidget(this._error);
+
+    this._contextLine = nodeWidget(el('div', 'jp-GLM-context'));
+    layout.addWidget(this._contextLine);
+
+    this._footer = nodeWidget(el('div', 'jp-GLM-footer'));
+    layout.addWidget(this._footer);
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (!this._reasoning.isAttached && this._thinkingBody.isConnected) {
+      Widget.attach(this._reasoning, this._thinkingBody);
+    }
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    if (this._reasoning.isAttached) {
+      Widget.detach(this._reasoning);
+    }
+    super.onBeforeDetach(msg);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._stopClock();
+    this._reasoning.dispose();
+    super.dispose();
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const data = model.data[this._mimeType] as unknown as IResponse;
+    if (!data || typeof data !== 'object') {
+      return;
+    }
+    const trusted = model.trusted;
+    const streaming = data.status === 'streaming';
+    const content = data.content || '';
+    const reasoning = data.reasoning || '';
+    const tools = data.tool_calls || [];
+
+    // Thinking panel
+    const answering = content.length > 0 || tools.length > 0;
+    const thinkingNow = streaming && !answering;
+    if (!thinkingNow && this._thoughtFor === null && this._sawThinking) {
+      this._thoughtFor = data.elapsed_s;
+    }
+    if (thinkingNow && reasoning) {
+      this._sawThinking = true;
+    }
+    this._thinking.setHidden(!reasoning);
+    const pending: Promise<void>[] = [];
+    if (reasoning) {
+      const seconds = thinkingNow
+        ? data.elapsed_s || 0
+        : (data.thinking_s ?? this._thoughtFor ?? (data.elapsed_s || null));
+      this._header = {
+        thinking: thinkingNow,
+        seconds,
+        reasoning,
+        usage: data.usage,
+        // The estimate only shows while thinking; skip the scan afterwards.
+        estimate: thinkingNow ? estimateTokens(reasoning) : 0
+      };
+      this._receivedAt = Date.now();
+      setText(this._summary, thinkingHeader(this._header));
+      this._autoOpen = thinkingOpen(thinkingNow, this._userOpen);
+      if (this._details.open !== this._autoOpen) {
+        this._details.open = this._autoOpen;
+      }
+      if (this.isAttached && !this._reasoning.isAttached) {
+        Widget.attach(this._reasoning, this._thinkingBody);
+      }
+      pending.push(this._reasoning.render(reasoning, trusted));
+    }
+    if (reasoning && thinkingNow) {
+      this._startClock();
+    } else {
+      this._stopClock();
+    }
+
+    // Waiting line
+    this._waiting.setHidden(!(streaming && !content && !reasoning && !tools.length));
+
+    // Answer
+    this._content.setHidden(!content);
+    if (content) {
+      pending.push(this._content.render(content, trusted));
+    }
+
+    // Tool calls
+    const toolsMd = toolCallsMarkdown(tools);
+    this._tools.setHidden(!toolsMd);
+    if (toolsMd) {
+      pending.push(this._tools.render(toolsMd, trusted));
+    }
+
+    // Status line (interrupted)
+    if (data.status === 'interrupted') {
+      setText(
+        this._status.node,
+        'Interrupted: the answer above is what arrived before the stop.'
+      );
+      this._status.setHidden(false);
+    } else {
+      this._status.setHidden(true);
+    }
+
+    // Error box
+    if (data.status === 'error') {
+      setText(this._errorText, data.error || 'the request failed');
+      this._error.setHidden(false);
+    } else {
+      this._error.setHidden(true);
+    }
+
+    // Context line
+    const context = data.context || [];
+    if (context.length) {
+      setText(
+        this._contextLine.node,
+        'Sent: ' + context.map(c => `${c.name} (${fmtInt(c.tokens)} tokens)`).join(', ')
+      );
+      this._contextLine.node.title = context
+        .map(c => (c.brief ? `${c.name}: ${c.brief}` : c.name))
+        .join('\n');
+      this._contextLine.setHidden(false);
+    } else {
+      this._contextLine.setHidden(true);
+    }
+
+    // Footer
+    setText(this._footer.node, footerText(data));
+    this.toggleClass('jp-GLM-streaming', streaming);
+    if (this.node.dataset.status !== data.status) {
+      this.node.dataset.status = data.status;
+    }
+
+    await Promise.all(pending);
+  }
+
+  /** Advance "Thinking… N s" once a second between display updates. */
+  private _startClock(): void {
+    if (this._clock !== null) {
+      return;
+    }
+    this._clock = window.setInterval(() => this._tick(), TICK_MS);
+  }
+
+  private _stopClock(): void {
+    if (this._clock !== null) {
+      window.clearInterval(this._clock);
+      this._clock = null;
+    }
+  }
+
+  private _tick(): void {
+    const header = this._header;
+    const now = Date.now();
+    if (
+      this.isDisposed ||
+      !header ||
+      !header.thinking ||
+      now - this._receivedAt > STALE_MS
+    ) {
+      this._stopClock();
+      return;
+    }
+    setText(
+      this._summary,
+      thinkingHeader({
+        ...header,
+        seconds: liveSeconds(header.seconds ?? 0, this._receivedAt, now)
+      })
+    );
+  }
+
+  private _mimeType: string;
+  private _details: HTMLDetailsElement;
+  private _summary: HTMLElement;
+  private _thinkingBody: HTMLElement;
+  private _thinking: Widget;
+  private _reasoning: MarkdownRegion;
+  private _waiting: Widget;
+  private _content: MarkdownRegion;
+  private _tools: MarkdownRegion;
+  private _status: Widget;
+  private _error: Widget;
+  private _errorText: HTMLElement;
+  private _contextLine: Widget;
+  private _footer: Widget;
+  /** What the renderer last set `open` to. */
+  private _autoOpen = false;
+  /** The person's own choice, once they have toggled the panel. */
+  private _userOpen: boolean | null = null;
+  private _sawThinking = false;
+  private _thoughtFor: number | null = null;
+  /** The last header shown, and when its payload arrived (ms since epoch). */
+  private _header: IThinkingHeader | null = null;
+  private _receivedAt = 0;
+  private _clock: number | null = null;
+}
