@@ -106,7 +106,7 @@ def test_explain_this_error_from_the_context_menu(page: Any, server: Server) -> 
     wait_idle(page)
     run_cell(page, 1)
     wait_idle(page)
-    page.wait_for_selector(".jp-Cell .jp-OutputArea-output[data-mime-type*=error]")
+    page.wait_for_selector(".jp-Cell .jp-OutputArea-output:has-text('ZeroDivisionError')")
     select_cell(page, 1)
     cell(page, 1).locator(".jp-InputArea-prompt").click(button="right")
     menu = page.locator(".lm-Menu")
@@ -160,7 +160,7 @@ def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) ->
     run_cell(page, 1)
     agent = cell(page, 1)
 
-    approve = agent.get_by_role("button", name="Approve", exact=True)
+    approve = agent.locator("button.widget-button:has-text('Approve')").first
     approve.wait_for()
     step = agent.locator(".jp-GLM-step").first
     assert "approved_value = 6 * 7" in step.locator(".jp-GLM-step-args").inner_text()
@@ -168,7 +168,7 @@ def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) ->
     approve.click()
     page.wait_for_selector(".jp-GLM-step[data-status=done]")
 
-    reject = agent.get_by_role("button", name="Reject", exact=True)
+    reject = agent.locator("button.widget-button:has-text('Reject')")
     page.wait_for_function("() => document.querySelectorAll('.jp-GLM-step').length === 2")
     reject.last.wait_for()
     assert "rejected_value" in agent.locator(".jp-GLM-step").nth(1).inner_text()

@@ -14,11 +14,19 @@ from .lab import Server, cell, cell_sources, open_notebook, run_cell, select_cel
 
 pytestmark = pytest.mark.browser
 
+# Notebook 7.6.5's own start-up errors on this server set-up: both are logged with the
+# glm-jupyter extension disabled too. Anything else still fails the test.
+NOTEBOOK_7_ERRORS = (
+    "uncaught: Cannot read properties of undefined (reading 'schema')",
+    "uncaught: Command 'filebrowser:open-path' not registered.",
+)
+
 
 def test_response_and_insert_and_run_in_notebook_7(page: Any, server: Server) -> None:
     server.write_notebook(
         "nb7.ipynb", "%load_ext glm_jupyter", "%%glm\nWhat is 6 times 7? Show the code."
     )
+    page.js_errors.upstream = NOTEBOOK_7_ERRORS
     open_notebook(page, server, "nb7.ipynb", app="notebook")
     assert "/notebooks/nb7.ipynb" in page.url
     run_cell(page, 0)
@@ -50,12 +58,13 @@ def test_response_and_insert_and_run_in_notebook_7(page: Any, server: Server) ->
 def test_explain_this_error_in_notebook_7(page: Any, server: Server) -> None:
     failing = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
     server.write_notebook("nb7-error.ipynb", "%load_ext glm_jupyter", failing)
+    page.js_errors.upstream = NOTEBOOK_7_ERRORS
     open_notebook(page, server, "nb7-error.ipynb", app="notebook")
     run_cell(page, 0)
     wait_idle(page)
     run_cell(page, 1)
     wait_idle(page)
-    page.wait_for_selector(".jp-Cell .jp-OutputArea-output[data-mime-type*=error]")
+    page.wait_for_selector(".jp-Cell .jp-OutputArea-output:has-text('ZeroDivisionError')")
     select_cell(page, 1)
     page.keyboard.press("Control+Alt+E")
     page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
