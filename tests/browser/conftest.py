@@ -33,9 +33,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright."""
+    """Debian's Chromium driven by Playwright, per module.
+
+    Playwright's sync API keeps its event loop marked as running in this thread while it is
+    open, so it must be closed before any asyncio test of another module runs.
+    """
     problem = environment_problem()
     if problem:
         pytest.fail(problem)
