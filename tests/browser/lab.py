@@ -168,6 +168,20 @@ def open_notebook(page: Any, server: Server, name: str, app: str = "lab") -> Non
     page.wait_for_function(KERNEL_IDLE, timeout=PAGE_WAIT_MS)
 
 
+# The scenario's streamed question (tests/scenarios/browser.json), with a code block in its answer.
+ASK_SIX_TIMES_SEVEN = "%%glm\nWhat is 6 times 7? Show the code."
+# A cell that raises ZeroDivisionError, for the "Explain this error" flows.
+FAILING_CELL = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
+
+
+def start_notebook(page: Any, server: Server, name: str, *sources: str, app: str = "lab") -> None:
+    """Write a notebook that loads glm_jupyter and then holds `sources`; open it, load it."""
+    server.write_notebook(name, "%load_ext glm_jupyter", *sources)
+    open_notebook(page, server, name, app)
+    run_cell(page, 0)
+    wait_idle(page)
+
+
 def command(page: Any, name: str, args: dict[str, Any] | None = None) -> None:
     """Run an application command, as a menu item or the palette would."""
     page.evaluate(

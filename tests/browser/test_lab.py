@@ -11,19 +11,25 @@ from typing import Any
 
 import pytest
 
-from .lab import Server, cell, cell_sources, open_notebook, run_cell, select_cell, shot, wait_idle
+from .lab import (
+    ASK_SIX_TIMES_SEVEN,
+    FAILING_CELL,
+    Server,
+    cell,
+    cell_sources,
+    run_cell,
+    select_cell,
+    shot,
+    start_notebook,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
-
-ASK = "%%glm\nWhat is 6 times 7? Show the code."
 
 
 def _ask(page: Any, server: Server, name: str, app: str = "lab") -> Any:
     """Open a notebook with the 6 x 7 question, run it; returns the response's locator."""
-    server.write_notebook(name, "%load_ext glm_jupyter", ASK)
-    open_notebook(page, server, name, app)
-    run_cell(page, 0)
-    wait_idle(page)
+    start_notebook(page, server, name, ASK_SIX_TIMES_SEVEN, app=app)
     run_cell(page, 1)
     return cell(page, 1).locator(".jp-GLM-response")
 
@@ -99,11 +105,7 @@ def test_insert_and_run_a_code_block(page: Any, server: Server) -> None:
 
 
 def test_explain_this_error_from_the_context_menu(page: Any, server: Server) -> None:
-    failing = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
-    server.write_notebook("explain.ipynb", "%load_ext glm_jupyter", failing)
-    open_notebook(page, server, "explain.ipynb")
-    run_cell(page, 0)
-    wait_idle(page)
+    start_notebook(page, server, "explain.ipynb", FAILING_CELL)
     run_cell(page, 1)
     wait_idle(page)
     page.wait_for_selector(".jp-Cell .jp-OutputArea-output:has-text('ZeroDivisionError')")
@@ -127,10 +129,7 @@ def test_explain_this_error_from_the_context_menu(page: Any, server: Server) -> 
 
 def test_ask_about_a_cell_from_the_palette(page: Any, server: Server) -> None:
     source = "squares = [n * n for n in range(1, 5)]\nprint(squares)"
-    server.write_notebook("ask.ipynb", "%load_ext glm_jupyter", source)
-    open_notebook(page, server, "ask.ipynb")
-    run_cell(page, 0)
-    wait_idle(page)
+    start_notebook(page, server, "ask.ipynb", source)
     run_cell(page, 1)
     wait_idle(page)
     select_cell(page, 1)
@@ -148,15 +147,13 @@ def test_ask_about_a_cell_from_the_palette(page: Any, server: Server) -> None:
 
 
 def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) -> None:
-    server.write_notebook(
+    start_notebook(
+        page,
+        server,
         "agent.ipynb",
-        "%load_ext glm_jupyter",
         "%%glm --agent\nAgent task: set two variables.",
         "print(approved_value, 'rejected_value' in globals())",
     )
-    open_notebook(page, server, "agent.ipynb")
-    run_cell(page, 0)
-    wait_idle(page)
     run_cell(page, 1)
     agent = cell(page, 1)
 

@@ -10,7 +10,18 @@ from typing import Any
 
 import pytest
 
-from .lab import Server, cell, cell_sources, open_notebook, run_cell, select_cell, shot, wait_idle
+from .lab import (
+    ASK_SIX_TIMES_SEVEN,
+    FAILING_CELL,
+    Server,
+    cell,
+    cell_sources,
+    run_cell,
+    select_cell,
+    shot,
+    start_notebook,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +34,9 @@ NOTEBOOK_7_ERRORS = (
 
 
 def test_response_and_insert_and_run_in_notebook_7(page: Any, server: Server) -> None:
-    server.write_notebook(
-        "nb7.ipynb", "%load_ext glm_jupyter", "%%glm\nWhat is 6 times 7? Show the code."
-    )
     page.js_errors.upstream = NOTEBOOK_7_ERRORS
-    open_notebook(page, server, "nb7.ipynb", app="notebook")
+    start_notebook(page, server, "nb7.ipynb", ASK_SIX_TIMES_SEVEN, app="notebook")
     assert "/notebooks/nb7.ipynb" in page.url
-    run_cell(page, 0)
-    wait_idle(page)
     run_cell(page, 1)
     response = cell(page, 1).locator(".jp-GLM-response")
     page.wait_for_selector(".jp-GLM-response[data-status=streaming] details.jp-GLM-thinking[open]")
@@ -56,12 +62,8 @@ def test_response_and_insert_and_run_in_notebook_7(page: Any, server: Server) ->
 
 
 def test_explain_this_error_in_notebook_7(page: Any, server: Server) -> None:
-    failing = "values = [1, 2]\ntotal = sum(values) / (len(values) - 2)"
-    server.write_notebook("nb7-error.ipynb", "%load_ext glm_jupyter", failing)
     page.js_errors.upstream = NOTEBOOK_7_ERRORS
-    open_notebook(page, server, "nb7-error.ipynb", app="notebook")
-    run_cell(page, 0)
-    wait_idle(page)
+    start_notebook(page, server, "nb7-error.ipynb", FAILING_CELL, app="notebook")
     run_cell(page, 1)
     wait_idle(page)
     page.wait_for_selector(".jp-Cell .jp-OutputArea-output:has-text('ZeroDivisionError')")
