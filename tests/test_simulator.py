@@ -383,6 +383,48 @@ def test_turns_are_served_in_order_with_match_and_default(client: httpx.Client) 
     assert answers == ["first", "sunny", "second", "out of script", "out of script"]
 
 
+def test_repeat_serves_matches_every_time_and_continues_tool_calls(client: httpx.Client) -> None:
+    call = {"name": "run_python", "arguments": {"code": "1+1"}}
+    scenario = {
+        "repeat": True,
+        "turns": [
+            {"match": "sum", "tool_calls": [call], "finish_reason": "tool_calls"},
+            {"content": "It is 2."},
+            {"match": "weather", "content": "sunny"},
+        ],
+        "default": {"content": "unscripted"},
+    }
+    tool_result = {"role": "tool", "tool_call_id": "c1", "content": "2"}
+
+    def ask(text: str, *, after_tool: bool = False) -> str:
+        payload = body(text)
+        if after_tool:
+            payload["messages"].append(tool_result)
+        chunks = chunks_of(post(client, sim, payload).text)
+        calls = [c for d in deltas(chunks) for c in d.get("tool_calls", [])]
+        return "tool call" if calls else joined(chunks, "content")
+
+    with Simulator(scenario) as sim:
+        answers = [
+            ask("weather?"),
+            ask("weather again?"),
+            ask("the sum please"),
+            ask("the sum please", after_tool=True),
+            ask("the sum please"),  # a re-run: the same chain again
+            ask("the sum please", after_tool=True),
+            ask("something new"),  # the unmatched continuation is not served on its own
+        ]
+    assert answers == [
+        "sunny",
+        "sunny",
+        "tool call",
+        "It is 2.",
+        "tool call",
+        "It is 2.",
+        "unscripted",
+    ]
+
+
 def test_set_scenario_and_scenario_file(client: httpx.Client, tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"dialect": "vllm", "turns": [{"content": "from file"}]}))

@@ -16,7 +16,16 @@ FaultKind = Literal["http_error", "cut", "malformed", "stream_error"]
 ThinkTags = Literal[False, True, "no_open"]
 
 _SCENARIO_KEYS = frozenset(
-    {"dialect", "model", "turns", "default", "tool_stream", "think_tags", "description"}
+    {
+        "dialect",
+        "model",
+        "turns",
+        "default",
+        "tool_stream",
+        "think_tags",
+        "repeat",
+        "description",
+    }
 )
 _TURN_KEYS = frozenset(
     {
@@ -121,6 +130,9 @@ class Scenario:
     model: str | None = None
     tool_stream: bool = False
     think_tags: ThinkTags = False
+    # Matched turns answer every time they match, unmatched ones only continue a tool call
+    # (a notebook re-run, or a demo where several notebooks share one simulator).
+    repeat: bool = False
 
 
 ScenarioSource = Union[Scenario, Mapping[str, Any], str, "os.PathLike[str]", None]
@@ -320,6 +332,7 @@ def parse_scenario(
         model=None if model is None else _str(model, f"{origin}: model"),
         tool_stream=_bool(obj.get("tool_stream", False), f"{origin}: tool_stream"),
         think_tags=think_tags,
+        repeat=_bool(obj.get("repeat", False), f"{origin}: repeat"),
     )
 
 

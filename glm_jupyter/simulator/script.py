@@ -12,6 +12,15 @@ _DEFAULT = -1
 _ECHO = -2
 
 
+def after_tool_result(body: Mapping[str, Any]) -> bool:
+    """Whether the request's last message is a tool result (an agent loop going on)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return False
+    last = messages[-1]
+    return isinstance(last, Mapping) and last.get("role") == "tool"
+
+
 def last_user_text(body: Mapping[str, Any]) -> str:
     """Text of the request's last user message ("" when there is none)."""
     messages = body.get("messages")
@@ -54,8 +63,27 @@ class Script:
         self.scenario = scenario
         self._consumed = [False] * len(scenario.turns)
         self._fired: dict[int, int] = {}
+        self._previous = _ECHO  # the turn served last, for `repeat` continuations
 
-    def _pick(self, user_text: str) -> int:
+    def _pick_repeating(self, user_text: str, after_tool: bool) -> int:
+        turns = self.scenario.turns
+        following = self._previous + 1
+        if (
+            after_tool
+            and self._previous >= 0
+            and turns[self._previous].tool_calls
+            and following < len(turns)
+            and turns[following].match is None
+        ):
+            return following
+        for i, turn in enumerate(turns):
+            if turn.match and turn.match.search(user_text):
+                return i
+        return _DEFAULT if self.scenario.default is not None else _ECHO
+
+    def _pick(self, user_text: str, after_tool: bool) -> int:
+        if self.scenario.repeat:
+            return self._pick_repeating(user_text, after_tool)
         turns = self.scenario.turns
         for i, turn in enumerate(turns):
             if not self._consumed[i] and turn.match and turn.match.search(user_text):
@@ -65,9 +93,9 @@ class Script:
                 return i
         return _DEFAULT if self.scenario.default is not None else _ECHO
 
-    def select(self, user_text: str) -> Selection:
+    def select(self, user_text: str, *, after_tool: bool = False) -> Selection:
         """Choose the turn for a request whose last user message is `user_text`."""
-        index = self._pick(user_text)
+        index = self._pick(user_text, after_tool)
         if index >= 0:
             turn = self.scenario.turns[index]
         elif index == _DEFAULT and self.scenario.default is not None:
@@ -81,6 +109,7 @@ class Script:
             return Selection(turn, fault)
         if index >= 0:
             self._consumed[index] = True
+        self._previous = index
         return Selection(turn, None)
 
     @property

@@ -9,7 +9,7 @@ from typing import Any
 
 from .dialects import Dialect, dialect
 from .scenario import Fault, Scenario, Turn
-from .script import Script, last_user_text
+from .script import Script, after_tool_result, last_user_text
 from .tokens import PrefixCache, Prompt, prompt_text
 
 
@@ -80,7 +80,7 @@ class Session:
         prompt = Prompt.of(prompt_text(body))
         user_text = last_user_text(body)
         with self._lock:
-            selection = self._script.select(user_text)
+            selection = self._script.select(user_text, after_tool=after_tool_result(body))
             cached = self._cache.cached_tokens(prompt)
             # A request refused with an HTTP error never reached the model, so caches nothing.
             if selection.fault is None or selection.fault.kind != "http_error":
