@@ -1,4 +1,4 @@
-"""`glm-jupyter demo`: JupyterLab on a quickstart notebook, wired to the bundled simulator."""
+"""`glm-jupyter demo`: JupyterLab on the example notebooks, wired to the bundled simulator."""
 
 from __future__ import annotations
 
@@ -12,22 +12,23 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-DEMO = Path(__file__).with_name("demo")
-NOTEBOOK = "01-quickstart.ipynb"
+from .examples import demo_scenario, kernel_env, notebooks
+
+FIRST = "01-quickstart.ipynb"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glm-jupyter", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
-        "demo", help="start the GLM simulator and JupyterLab on a quickstart notebook (offline)"
+        "demo", help="start the GLM simulator and JupyterLab on the example notebooks (offline)"
     )
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab port (8888)")
     demo.add_argument(
         "--dir",
         type=Path,
         default=Path.home() / "glm-jupyter-demo",
-        help="folder for the demo notebook (~/glm-jupyter-demo)",
+        help="folder the example notebooks are copied to (~/glm-jupyter-demo)",
     )
     demo.add_argument("--browser", action="store_true", help="open a browser tab too")
     demo.add_argument(
@@ -39,21 +40,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _prepare(folder: Path) -> Path:
-    """Copy the quickstart notebook in, leaving an edited copy alone."""
+    """Copy the example notebooks in, leaving copies that are already there (maybe edited)."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / NOTEBOOK
-    if not target.exists():
-        shutil.copyfile(DEMO / "quickstart.ipynb", target)
-    return target
+    for notebook in notebooks():
+        target = folder / notebook.name
+        if not target.exists():
+            shutil.copyfile(notebook, target)
+    return folder / FIRST
 
 
 def demo_env(base_url: str) -> dict[str, str]:
     """The environment that points a kernel at the demo's simulator."""
-    env = dict(
-        os.environ, GLM_PROVIDER="zai", GLM_BASE_URL=base_url, GLM_API_KEY="simulator-needs-no-key"
-    )
-    env.pop("GLM_MODEL", None)
-    return env
+    return kernel_env(base_url)
 
 
 def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -84,7 +82,7 @@ def demo(args: argparse.Namespace) -> int:
 
     notebook = _prepare(args.dir)
     token = secrets.token_hex(16)
-    with Simulator(DEMO / "scenario.json") as sim:
+    with Simulator(demo_scenario()) as sim:
         env = demo_env(sim.base_url)
         command = [
             sys.executable,
