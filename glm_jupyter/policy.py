@@ -81,6 +81,8 @@ def _how(name: str, source: str) -> str:
     flag, trait, variable = _HOW[name]
     if source == "flag":
         return f"the {flag} flag"
+    if source == "argument":  # a keyword of a Python call such as glm_jupyter.map(model=...)
+        return f"the {name}= argument"
     if source.startswith("config"):
         return f"`%config {trait}`"
     if source.startswith("env"):
@@ -93,6 +95,9 @@ def _drop(name: str, source: str, value: str, reset: str = "''") -> str:
     flag, trait, _ = _HOW[name]
     if source == "flag":
         return f"Leave out {flag}, or use `{flag} {value}`."
+    if source == "argument":
+        shown = value if reset == "None" else repr(value)
+        return f"Leave out {name}=, or pass `{name}={shown}`."
     if source.startswith("config"):
         shown = repr(value) if reset == "''" else value
         return f"Run `%config {trait} = {shown}` (or `= {reset}` for the course's default)."

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from IPython.core.error import UsageError
 
 from .. import errors
 from ..failures import RetryPolicy, parse_retry_after
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ..client import AsyncClient, Endpoint
+    from ..messages import Usage
     from ..settings import Settings
     from .cache import AnswerCache
     from .job import Job
@@ -108,14 +111,17 @@ class Batch:
         cache: AnswerCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_result: Callable[[int, Outcome], None] | None = None,
+        admit: Callable[[], None] | None = None,
+        on_usage: Callable[[Usage], None] | None = None,
     ) -> None:
         self.job, self.todo, self.outcomes, self.tally = job, list(todo), outcomes, tally
         self.concurrency = concurrency
         self.cache = cache
         self.transport = transport
         self.on_result = on_result
+        self.admit = admit  # raises UsageError once the classroom policy allows no more
+        self.on_usage = on_usage  # counted as each answer arrives, so a token cap acts mid-batch
         self.pace: Pace | None = None
-        self.usages: list[Any] = []  # fresh usages, for the session's ledger
 
     async def run(self) -> None:
         """Send every item in `todo`; raises `BatchStoppedError` or a fatal error to stop."""
@@ -149,6 +155,12 @@ class Batch:
         limited = retried = 0
         while True:
             epoch = await pace.acquire()
+            if self.admit is not None:
+                try:
+                    self.admit()
+                except UsageError as exc:
+                    pace.release()
+                    raise self._refused(exc) from None
             noted: list[float | None] = []
             _RETRY_AFTER.set(noted)
             self.tally.requests += 1
@@ -195,8 +207,8 @@ class Batch:
             async for event in events:
                 reply.apply(event)
         self.tally.spent(reply.usage)
-        if reply.usage is not None:
-            self.usages.append(reply.usage)
+        if reply.usage is not None and self.on_usage is not None:
+            self.on_usage(reply.usage)
         if reply.finish_reason == "sensitive":
             return Outcome(error="the provider's safety filter stopped this answer")
         outcome = self.job.judge(reply.content.text)
@@ -218,6 +230,13 @@ class Batch:
                 )
         if self.on_result is not None:
             self.on_result(index, outcome)
+
+    def _refused(self, exc: UsageError) -> UsageError:
+        kept = self.tally.done + self.tally.cached
+        return UsageError(
+            f"{exc}\nThe batch stopped there; the {kept:,} answers finished so far are kept in "
+            "the cache, so nothing is paid twice if it may run again later."
+        )
 
     def _stopped(self, exc: errors.GLMError, why: str) -> BatchStoppedError:
         kept = self.tally.done + self.tally.cached

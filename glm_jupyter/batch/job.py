@@ -3,6 +3,7 @@ each answer (text, JSON, or a schema's type)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 from ..dialects import build_request
 from ..messages import Message
+from ..policy import PolicyGuard
 from ..providers import ThinkTags
 from ..settings import GLM, Settings, resolve
 from ..structured import Schema, parse_json_text, schema_for
@@ -35,13 +37,20 @@ class Overrides:
     thinking: bool | None = None
     max_tokens: int | None = None
     system: str | None = None
+    # How they were given, for messages: `map(model=...)` keywords or the magic's flags.
+    given_as: str = "argument"
 
 
 def settings_for(
-    overrides: Overrides, config: GLM | None = None, env: Mapping[str, str] | None = None
+    overrides: Overrides,
+    config: GLM | None = None,
+    env: Mapping[str, str] | None = None,
+    guard: PolicyGuard | None = None,
 ) -> Settings:
-    """Keyword overrides > `GLM` traitlets config > environment > defaults, as for the magics."""
+    """Keyword overrides > `GLM` traitlets config > environment > defaults, as for the magics,
+    then what the classroom policy fixes (UsageError for a choice it forbids)."""
     config = config or GLM()
+    env = os.environ if env is None else env
     thinking = overrides.thinking
     if thinking is None:
         # Thinking is off unless asked for (here or in GLM config): reasoning tokens are billed
@@ -55,7 +64,19 @@ def settings_for(
         "max_tokens": overrides.max_tokens,
         "system": overrides.system,
     }
-    return resolve(config, flags, os.environ if env is None else env)
+
+    def settle(environ: Mapping[str, str]) -> Settings:
+        s = resolve(config, flags, environ)
+        if overrides.given_as == "flag":
+            return s
+        given = {k: overrides.given_as if v == "flag" else v for k, v in s.sources.items()}
+        return dataclasses.replace(s, sources=given)
+
+    s = settle(env)
+    if guard is None:
+        return s
+    # The policy's provider, when only a default chose one (GLM_BASE_URL still applies).
+    return guard.shape(s, lambda provider: settle({**env, "GLM_PROVIDER": provider}))
 
 
 def think_tags(s: Settings) -> ThinkTags:
@@ -116,13 +137,14 @@ def plan(
     column: str | None = None,
     config: GLM | None = None,
     env: Mapping[str, str] | None = None,
+    guard: PolicyGuard | None = None,
 ) -> Job:
     """Read the input and settle every request; errors here happen before anything is sent."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("map() needs a prompt: a non-empty string.")
     source = read(items)
     template = Template.of(prompt, source, column)
-    s = settings_for(overrides, config, env)
+    s = settings_for(overrides, config, env, guard)
     shape = None
     if schema is not None:
         shape = schema_for(schema, getattr(schema, "__name__", "schema"))

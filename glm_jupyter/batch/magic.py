@@ -73,7 +73,13 @@ def _prepare(session: Session, args: Any, prompt: str) -> tuple[Run, str]:
         )
     schema = _lookup(namespace, args.schema, "--schema") if args.schema else None
     overrides = Overrides(
-        args.model, args.provider, args.temperature, args.thinking, args.max_tokens, args.system
+        args.model,
+        args.provider,
+        args.temperature,
+        args.thinking,
+        args.max_tokens,
+        args.system,
+        given_as="flag",
     )
     try:
         run = Run(

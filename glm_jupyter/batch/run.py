@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..policy import process_guard
 from .bridge import run_blocking
 from .cache import AnswerCache, default_dir
 from .engine import Batch
@@ -72,6 +73,9 @@ class Run:
             raise ValueError(f"concurrency must be a whole number from 1 up; got {concurrency!r}.")
         self.session = session if session is not None else active_session()
         config, env = _config(self.session)
+        # The classroom policy binds a batch as it binds every other request, and its token cap
+        # counts the session's usage (or, without a session, this process's).
+        self.guard = self.session.policy if self.session is not None else process_guard()
         self.job: Job = plan(
             prompt,
             items,
@@ -81,6 +85,7 @@ class Run:
             column=column,
             config=config,
             env=env,
+            guard=self.guard,
         )
         n = len(self.job.source)
         self.tally = Tally(total=n, model=self.job.settings.model)
@@ -90,6 +95,8 @@ class Run:
         self.cache = AnswerCache(folder) if cache else None
         try:
             todo = self._todo()
+            if todo:
+                self.guard.check_request(self.job.settings)
             expected = estimate(self.job.settings, [self.job.messages[i] for i in todo])
             check(expected, max_cost)
         except BaseException:
@@ -107,6 +114,8 @@ class Run:
             cache=self.cache,
             transport=transport,
             on_result=self._copy_to_duplicates,
+            admit=lambda: self.guard.check_request(self.job.settings),
+            on_usage=lambda usage: self.guard.charge(self.job.settings.model, usage),
         )
 
     def _todo(self) -> list[int]:
@@ -177,7 +186,6 @@ class Run:
     def _end(self, status: str) -> Any:
         self.tally.ended = self.tally.ended or time.monotonic()
         self._close_cache()
-        self._account()
         labels = self.job.source.labels
         outcomes = [o if o is not None else Outcome(error="not run") for o in self.outcomes]
         errors = {labels[i]: o.error for i, o in enumerate(outcomes) if o.error is not None}
@@ -202,12 +210,6 @@ class Run:
     def _close_cache(self) -> None:
         if self.cache is not None:
             self.cache.close()
-
-    def _account(self) -> None:
-        """Add what was spent to the session's `%glm usage` ledger."""
-        if self.session is not None:
-            for usage in self.batch.usages:
-                self.session.ledger.add(self.job.settings.model, usage)
 
 
 def _show(text: str, *, markdown: bool = True) -> None:
