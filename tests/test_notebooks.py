@@ -28,6 +28,24 @@ EXPECTED_NAMES = [
 # Something each notebook's story must show, beyond running without errors.
 SHOWS = {
     "01-quickstart": ["method chain", "'modes': ['thinking'"],
+    "02-data-analysis-assistant": [
+        "expected_rows=342",
+        "clean: 342 rows, 9 of unknown sex",
+        "5076.0",
+        "the model's object matches the data: True",
+    ],
+    "03-agent-mode": [
+        "Revenue for 2024: 362,360",
+        "AttributeError: Can only use .dt accessor with datetimelike values",
+        "Stopped after 2 steps (--max-steps 2).",
+        "--auto is turned off here (GLM.allow_auto = False)",
+    ],
+    "04-teaching": [
+        "Hint 3 of 3 about TypeError",
+        "--auto is turned off for this course",
+        "tokens this course allows per session",
+        "the way a dictionary orders words",
+    ],
 }
 
 
