@@ -17,10 +17,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from nbformat import NotebookNode
+from typing import Any
 
 # In a wheel the notebooks sit inside the package; in a checkout (editable install) beside it.
 _PACKAGED = Path(__file__).with_name("notebooks")
@@ -79,7 +76,7 @@ def kernel_env(base_url: str, base: Mapping[str, str] | None = None) -> dict[str
     return env
 
 
-def run_notebook(path: Path, base_url: str, *, timeout: int = 180) -> NotebookNode:
+def run_notebook(path: Path, base_url: str, *, timeout: int = 180) -> Any:
     """Execute a notebook top to bottom in a fresh kernel against the simulator at `base_url`.
 
     Cells tagged `raises-exception` may fail (they show an error on purpose); any other
@@ -88,7 +85,7 @@ def run_notebook(path: Path, base_url: str, *, timeout: int = 180) -> NotebookNo
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
+    nb: Any = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -126,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Simulator(demo_scenario()) as sim:
             nb = run_notebook(path, sim.base_url)
         if args.write:
-            nbformat.write(nb, path)
+            nbformat.write(nb, path)  # type: ignore[no-untyped-call]
         print(f"{path.name}: ran top to bottom{', outputs saved' if args.write else ''}")
     return 0
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nbformat
 
+from glm_jupyter.examples import notebooks
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -37,4 +39,7 @@ def test_demo_starts_lab_and_simulator(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "simulator (not a real model)" in done.stdout
     assert "/lab/tree/01-quickstart.ipynb?token=" in done.stdout
-    nbformat.validate(nbformat.read(tmp_path / "01-quickstart.ipynb", as_version=4))
+    copied = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    assert copied == [p.name for p in notebooks()]  # every example notebook, ready to open
+    for name in copied:
+        nbformat.validate(nbformat.read(tmp_path / name, as_version=4))
