@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import re
 import types
@@ -54,12 +55,16 @@ class Schema:
     label: str
     build: Callable[[Any], Any]
 
-    def errors(self, value: Any) -> list[str]:
-        """Why `value` does not fit (empty when it does), one line per problem."""
+    @functools.cached_property
+    def validator(self) -> Any:
+        """The schema's validator, made once (importing jsonschema can take seconds)."""
         import jsonschema
 
-        validator = jsonschema.Draft202012Validator(self.schema)
-        found = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        return jsonschema.Draft202012Validator(self.schema)
+
+    def errors(self, value: Any) -> list[str]:
+        """Why `value` does not fit (empty when it does), one line per problem."""
+        found = sorted(self.validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         return [
             f"{'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in found
         ]

@@ -148,6 +148,9 @@ def plan(
     shape = None
     if schema is not None:
         shape = schema_for(schema, getattr(schema, "__name__", "schema"))
+        # Made now, not when the first answer arrives: inside the batch's loop (the kernel's,
+        # for the magic) a slow import would freeze the progress bar.
+        _ = shape.validator
     system = Message("system", s.system or BATCH_SYSTEM)
     messages, payloads, keys = [], [], []
     for row in source.rows(template.fields):
