@@ -20,6 +20,7 @@ __all__ = [
     "Simulator",
     "__version__",
     "amap",
+    "chat",
     "load_ipython_extension",
     "map",
     "tool",
@@ -35,6 +36,7 @@ _LAZY = {
     "Session": "runner",
     "Simulator": "simulator",
     "amap": "batch",
+    "chat": "chat_panel",
     "map": "batch",
     "tool": "tools",
 }

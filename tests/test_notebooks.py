@@ -46,6 +46,18 @@ SHOWS = {
         "tokens this course allows per session",
         "the way a dictionary orders words",
     ],
+    "05-local-backends": [
+        "reasoning_effort",
+        "thinking off was not sent",
+        "Is the server running",
+        "env (GLM_BASE_URL)",
+    ],
+    "06-batch-extraction": [
+        "product: None is not of type 'string'",
+        "requests sent: 1, from the cache: 11, failed: 0",
+        "requests sent: 0, from the cache: 12, failed: 0",
+        "prepaid label today so we can collect it",
+    ],
 }
 
 

@@ -180,3 +180,39 @@ def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) ->
     wait_idle(page)
     page.wait_for_selector(".jp-Cell:nth-child(3) .jp-OutputArea-output:has-text('42 False')")
     page.js_errors.check()
+
+
+def test_chat_panel_send_and_enter(page: Any, server: Server) -> None:
+    start_notebook(page, server, "chat.ipynb", "import glm_jupyter\nglm_jupyter.chat()")
+    run_cell(page, 1)
+    wait_idle(page)
+    panel = cell(page, 1)
+    prompt = panel.locator(".widget-textarea textarea")
+    prompt.wait_for()
+
+    # Typed, then the Send button: the answer streams into the panel through the renderer.
+    prompt.fill("How do I sort a list of numbers?")
+    panel.locator("button.widget-button:has-text('Send')").click()
+    page.wait_for_selector(".jp-Cell:nth-child(2) .jp-GLM-response[data-status=done]")
+    response = panel.locator(".jp-GLM-response").first
+    assert "sorted(numbers)" in response.locator(".jp-GLM-content").inner_text()
+    assert "How do I sort a list of numbers?" in panel.inner_text()
+    assert prompt.input_value() == ""
+    shot(page, "lab-10-chat-panel")
+
+    # Enter sends too, and the follow-up continues the same conversation.
+    prompt.click()
+    page.keyboard.type("And in reverse?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        """() => document.querySelectorAll(
+            '.jp-Cell:nth-child(2) .jp-GLM-response[data-status=done]').length === 2"""
+    )
+    assert "reverse=True" in panel.locator(".jp-GLM-content").last.inner_text()
+    sent = [
+        m["content"] for m in server.sim.requests[-1]["body"]["messages"] if m["role"] == "user"
+    ]
+    assert sent == ["How do I sort a list of numbers?", "And in reverse?"]
+    assert not panel.locator("button.widget-button:has-text('Send')").is_disabled()
+    shot(page, "lab-11-chat-panel-follow-up")
+    page.js_errors.check()
