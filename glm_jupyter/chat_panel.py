@@ -36,16 +36,14 @@ _OPEN: weakref.WeakSet[ChatPanel] = weakref.WeakSet()
 def chat(*, session: Session | None = None) -> ChatPanel:
     """A chat panel on `session`, by default the one `%%glm` uses (loading glm_jupyter)."""
     if session is None:
-        from IPython import get_ipython
+        from .extension import kernel_session
 
-        shell = get_ipython()
-        if shell is None:
+        try:
+            session = kernel_session()  # the kernel's session: one conversation with %%glm
+        except RuntimeError:
             raise RuntimeError(
                 "glm_jupyter.chat() needs a notebook; elsewhere pass session=glm_jupyter.Session()."
-            )
-        from .extension import load
-
-        session = load(shell).session  # the kernel's session: one conversation with %%glm
+            ) from None
     return ChatPanel(session)
 
 

@@ -121,6 +121,19 @@ def load(shell: Any) -> GLMMagics:
     return magics
 
 
+def kernel_session() -> Session:
+    """The `Session` that `%%glm` uses in this kernel (loading glm_jupyter if it is not yet)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError(
+            "kernel_session() needs IPython or a Jupyter kernel; elsewhere create "
+            "glm_jupyter.Session() yourself."
+        )
+    return load(shell).session
+
+
 def unload(shell: Any) -> None:
     """Remove what `load` installed."""
     magics = _ACTIVE.pop(id(shell), None)

@@ -61,6 +61,13 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
             "zai-coding / bigmodel-coding.",
         ), False
     if code == "1211" or (status == 404 and "model" in said.lower()):
+        if ctx.provider.local:  # it serves the names it was started with, not Z.ai's catalog
+            pull = f" (or `ollama pull {ctx.model}`)" if ctx.provider.name == "ollama" else ""
+            return make(
+                errors.ModelNotFoundError,
+                f"This server does not serve {ctx.model!r}: {ctx.base_url}/models lists the names "
+                f"it does{pull}. Choose one with -m MODEL, %config GLM.model = '...' or GLM_MODEL.",
+            ), False
         return make(
             errors.ModelNotFoundError,
             f"Model {ctx.model!r} does not exist there. Known GLM models: {_known_models()}. "

@@ -103,6 +103,8 @@ class TerminalRenderer:
         """Write deltas as they come; flush at most every `interval`."""
         kind = type(event)
         if kind is ReasoningDelta:
+            if not event.text:  # type: ignore[union-attr]
+                return  # a timing mark (held `<think>` text), nothing to write
             self._switch("reasoning")
             self._out.write(event.text)  # type: ignore[union-attr]
         elif kind is TextDelta:

@@ -174,6 +174,14 @@ class Session:
         content = user_message(blocks, question, schema.prompt() if schema else "")
         reply = Reply(s.model, s.provider.name)
         reply.notes += [*s.notes, *request.notes]
+        if s.thinking is not None and s.provider.thinking_control == "none":
+            # No known switch: say so rather than let --think / --no-think do nothing silently.
+            reply.notes.append(
+                f"thinking {'on' if s.thinking else 'off'} was not sent: a generic "
+                "OpenAI-compatible server has no standard switch for it. If this server is "
+                "vLLM, SGLang, Ollama or llama.cpp, choose that provider (with GLM_BASE_URL) "
+                "instead."
+            )
         # The system prompt is fixed per conversation: another persona needs a new one.
         started_as = self.conversation.persona
         switched = bool(self.conversation.messages) and started_as not in ("", s.persona)

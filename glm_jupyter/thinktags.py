@@ -74,7 +74,9 @@ class ThinkTagSplitter:
             return self._inside()
         if self._mode == "untagged":
             self._state = "held"
-            return self._inside()
+            # Nothing can be shown before `</think>`, but the model has started (most likely
+            # thinking): an empty reasoning delta lets the reply time its thinking from here.
+            return [ReasoningDelta(""), *self._inside()]
         self._state = "text"
         text, self._buf = self._buf, ""
         return [TextDelta(text)]

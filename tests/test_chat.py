@@ -78,6 +78,14 @@ def test_chat_is_exported_and_stays_a_function() -> None:
     assert glm_jupyter.chat is glm_jupyter.chat_panel.chat
 
 
+def test_the_panel_and_kernel_session_are_the_magics_session(shell: Any, panels: Any) -> None:
+    from glm_jupyter.extension import _ACTIVE
+
+    session = _ACTIVE[id(shell)].session
+    assert glm_jupyter.kernel_session() is session
+    assert panels().session is session
+
+
 def test_the_answer_streams_into_the_panel(shell: Any, simulator: Any, panels: Any) -> None:
     from glm_jupyter.extension import _ACTIVE
 

@@ -410,6 +410,20 @@ def test_1211_lists_known_models() -> None:
         assert model in message
 
 
+@pytest.mark.parametrize("provider", ["vllm", "ollama"])
+def test_unknown_model_on_a_local_server_points_at_its_model_list(provider: str) -> None:
+    # vLLM: 404 "The model `x` does not exist."; Ollama: 404 "model \"x\" not found".
+    script = Script(error_response(404, None, "The model `glm-4.7-flash` does not exist."))
+    ep = endpoint(provider, key=None, base="http://localhost:8000/v1")
+    _, exc = fails(
+        "sync", script, errors.ModelNotFoundError, ep=ep, payload={**PAYLOAD, "model": "glm-x"}
+    )
+    message = str(exc)
+    assert "http://localhost:8000/v1/models" in message
+    assert "glm-5.1" not in message  # Z.ai's catalog is no help here
+    assert ("ollama pull glm-x" in message) == (provider == "ollama")
+
+
 def test_1261_mentions_tokens() -> None:
     payload = {**PAYLOAD, "messages": [{"role": "user", "content": "x" * 4000}]}
     script = Script(error_response(400, "1261", "Prompt exceeds max length"))

@@ -225,7 +225,8 @@ def test_llamacpp_missing_opening_tag() -> None:
 
 def test_untagged_holds_text_until_close_tag() -> None:
     parser = ChunkParser("untagged")
-    assert feed(parser, LLAMACPP_UNTAGGED_CHUNKS[1]) == []
+    # The text is held; an empty reasoning delta marks when the model started.
+    assert feed(parser, LLAMACPP_UNTAGGED_CHUNKS[1]) == [ReasoningDelta("")]
     assert feed(parser, LLAMACPP_UNTAGGED_CHUNKS[2]) == []
     assert feed(parser, LLAMACPP_UNTAGGED_CHUNKS[3]) == [ReasoningDelta("Simple greeting.")]
     assert feed(parser, LLAMACPP_UNTAGGED_CHUNKS[4]) == [TextDelta("Hello")]

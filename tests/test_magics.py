@@ -91,6 +91,29 @@ def test_llamacpp_think_tags_without_opening_tag(shell: Any, simulator: Any) -> 
     assert ran.response["reasoning"].strip() == REASONING
 
 
+def test_held_reasoning_is_timed_from_its_first_token(shell: Any, simulator: Any) -> None:
+    # Reasoning without an opening tag is held until `</think>`; its time still counts.
+    turns = turn(reasoning=REASONING, content=ANSWER, tokens_per_second=40)
+    use(shell, simulator({"think_tags": "no_open", **turns}, "llamacpp"), "llamacpp")
+    ran = run(shell, "%%glm\nweather?")
+    assert ran.response["thinking_s"] >= 0.1
+    assert "Thought for 0.0 s" not in ran.final["text/markdown"]
+
+
+def test_terminal_renderer_writes_nothing_for_the_held_reasoning_mark() -> None:
+    import io
+
+    from glm_jupyter.messages import ReasoningDelta, TextDelta
+    from glm_jupyter.render import TerminalRenderer
+    from glm_jupyter.reply import Reply
+
+    out = io.StringIO()
+    renderer, reply = TerminalRenderer(out), Reply("glm-4.7-flash", "llamacpp")
+    renderer.event(reply, ReasoningDelta(""), True)
+    renderer.event(reply, TextDelta("Hello"), True)
+    assert out.getvalue() == "Hello"
+
+
 def _recorded(path: Path) -> tuple[str, str]:
     """The content and reasoning a recorded stream carries, read straight from its lines."""
     content, reasoning = [], []
@@ -147,6 +170,17 @@ def test_flags_reach_the_request(shell: Any, simulator: Any) -> None:
     assert body["max_tokens"] == 50
     assert body["response_format"] == {"type": "json_object"}
     assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_thinking_switch_a_generic_server_lacks_is_said(shell: Any, simulator: Any) -> None:
+    sim = simulator({"think_tags": True, **turn(reasoning=REASONING, content=ANSWER)}, "vllm")
+    use(shell, sim, "openai-compatible")
+    ran = run(shell, "%%glm --no-think\nhi")
+    body = sim.requests[-1]["body"]
+    assert not {"thinking", "chat_template_kwargs", "reasoning_effort", "reasoning"} & set(body)
+    assert "thinking off was not sent" in ran.final["text/markdown"]
+    assert ran.response["reasoning"] == REASONING  # the server kept thinking
+    assert "was not sent" not in run(shell, "%%glm\nhi").final["text/markdown"]
 
 
 # --- faults -------------------------------------------------------------------------------
