@@ -31,7 +31,7 @@ def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
             for c in reply.tool_calls
         ],
         "usage": usage.as_dict() if usage else None,
-        "cost_usd": catalog.cost(reply.model, usage) if usage else None,
+        "cost_usd": catalog.cost(reply.model, usage, reply.provider) if usage else None,
         "elapsed_s": round(reply.elapsed, 3),
         "thinking_s": None if thinking is None else round(thinking, 3),
         "finish_reason": reply.finish_reason,
@@ -54,8 +54,8 @@ def footer(reply: Reply) -> str:
         parts.append(f"{usage.prompt_tokens:,} in{cached}")
         thought = f" ({usage.reasoning_tokens:,} reasoning)" if usage.reasoning_tokens else ""
         parts.append(f"{usage.completion_tokens:,} out{thought}")
-        cost = catalog.cost(reply.model, usage)
-        if cost is not None:
+        cost = catalog.cost(reply.model, usage, reply.provider)
+        if cost is not None and not catalog.self_hosted(reply.provider):
             parts.append(f"${cost:.4f}" if cost < 1 else f"${cost:.2f}")
     parts.append(f"{reply.elapsed:.1f} s")
     speed = reply.tokens_per_second

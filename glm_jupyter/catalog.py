@@ -55,9 +55,26 @@ def lookup(model: str) -> ModelInfo | None:
     return MODELS.get(name)
 
 
-def cost(model: str, usage: Usage) -> float | None:
-    """USD cost of a response: the server's own figure when it sent one, else the catalog price."""
+# Any OpenAI-compatible server: perhaps one's own, perhaps a paid gateway; its prices are unknown.
+UNPRICED = "openai-compatible"
+
+
+def self_hosted(provider: str) -> bool:
+    """True for a server of one's own (vLLM, SGLang, Ollama, llama.cpp): no per-token charge."""
+    from .providers import PROVIDERS
+
+    known = PROVIDERS.get(provider)
+    return known is not None and known.local and provider != UNPRICED
+
+
+def cost(model: str, usage: Usage, provider: str = "") -> float | None:
+    """USD cost of a response: the server's own figure when it sent one, nothing on a
+    self-hosted server (whatever model it serves), else the catalog price."""
     if usage.cost_usd is not None:
         return usage.cost_usd
+    if self_hosted(provider):
+        return 0.0
+    if provider == UNPRICED:
+        return None
     info = lookup(model)
     return None if info is None else info.cost(usage)

@@ -73,8 +73,8 @@ class UsageLedger:
     def __init__(self) -> None:
         self.models: dict[str, ModelTotals] = {}
 
-    def add(self, model: str, usage: Usage | None) -> None:
-        """Count one response."""
+    def add(self, model: str, usage: Usage | None, provider: str = "") -> None:
+        """Count one response (from `provider`, when known: a self-hosted one costs nothing)."""
         totals = self.models.setdefault(model, ModelTotals())
         totals.requests += 1
         if usage is None:
@@ -83,7 +83,7 @@ class UsageLedger:
         totals.cached_tokens += usage.cached_tokens
         totals.completion_tokens += usage.completion_tokens
         totals.reasoning_tokens += usage.reasoning_tokens
-        cost = catalog.cost(model, usage)
+        cost = catalog.cost(model, usage, provider)
         if cost is None:
             totals.cost_known = False
         else:

@@ -158,9 +158,9 @@ class PolicyGuard:
         """Tokens this session has used, as `%glm usage` counts them (in + out)."""
         return self.ledger.total_tokens()
 
-    def charge(self, model: str, usage: Usage | None) -> None:
+    def charge(self, model: str, usage: Usage | None, provider: str = "") -> None:
         """Count one response against the session (the same count `%glm usage` shows)."""
-        self.ledger.add(model, usage)
+        self.ledger.add(model, usage, provider)
 
     def _limit(self, policy: Policy, text: str) -> UsageError:
         # UsageError itself, not a subclass: IPython shows exactly UsageError as one plain line.

@@ -258,7 +258,7 @@ class Session:
         self.last = reply
         self.conversation.record(turn.content, reply)
         if reply.usage is not None or reply.status == "done":
-            self.ledger.add(reply.model, reply.usage)
+            self.ledger.add(reply.model, reply.usage, reply.provider)
         repair = None
         if turn.structured and reply.status == "done":
             problems = turn.check()
@@ -378,7 +378,7 @@ class Session:
         """Count a finished model turn and show its final state."""
         self.last = turn.reply
         if turn.reply.usage is not None or turn.reply.status == "done":
-            self.ledger.add(turn.reply.model, turn.reply.usage)
+            self.ledger.add(turn.reply.model, turn.reply.usage, turn.reply.provider)
         turn.renderer.finish(turn.reply)
 
     async def agent(self, request: Request) -> Reply:

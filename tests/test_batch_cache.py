@@ -195,6 +195,9 @@ def test_estimate_counts_prompt_and_output_tokens(simulator: Any, point: Any) ->
     free = estimate(job.settings, job.messages)
     assert free.per_answer == DEFAULT_ANSWER_TOKENS
     assert free.cost_usd == 0.0
+    own = Overrides(model="zai-org/GLM-4.7", provider="vllm")  # priced on Z.ai, not on one's own
+    job = plan("Classify {item}", ITEMS, overrides=own)
+    assert estimate(job.settings, job.messages).cost_usd == 0.0
 
 
 def test_max_cost_refuses_to_start(simulator: Any, point: Any) -> None:

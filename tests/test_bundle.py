@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glm_jupyter.bundle import MIME_TYPE, VERSION, bundle, footer, markdown
+from glm_jupyter.conversation import UsageLedger
 from glm_jupyter.messages import (
     Event,
     Finish,
@@ -149,6 +150,22 @@ def test_json_server_cost_wins() -> None:
 
 def test_json_unknown_model_has_no_cost() -> None:
     assert payload(make(UsageReport(RECORDED_USAGE), model="mystery"))["cost_usd"] is None
+
+
+def test_a_self_hosted_server_costs_nothing_and_an_unknown_one_is_unpriced() -> None:
+    # GLM-4.7 is in the price list, but on one's own vLLM nobody charges for it.
+    local = make(UsageReport(RECORDED_USAGE), model="zai-org/GLM-4.7", provider="vllm")
+    assert payload(local)["cost_usd"] == 0.0
+    assert "$" not in footer(local)
+    gateway = make(UsageReport(RECORDED_USAGE), model="glm-4.7", provider="openai-compatible")
+    assert payload(gateway)["cost_usd"] is None
+    assert payload(make(UsageReport(RECORDED_USAGE), model="glm-4.7"))["cost_usd"] > 0
+    ledger = UsageLedger()
+    ledger.add("zai-org/GLM-4.7", RECORDED_USAGE, "vllm")
+    ledger.add("glm-4.7", RECORDED_USAGE, "openai-compatible")
+    (local_totals, gateway_totals) = ledger.models.values()
+    assert (local_totals.cost_usd, local_totals.cost_known) == (0.0, True)
+    assert gateway_totals.cost_known is False
 
 
 def test_simulator_flag() -> None:

@@ -68,8 +68,7 @@ def estimate(s: Settings, messages: list[list[Message]]) -> Estimate:
     else:
         per_answer = DEFAULT_ANSWER_TOKENS + (DEFAULT_THINKING_TOKENS if s.thinking else 0)
     output = per_answer * len(messages)
-    info = catalog.lookup(s.model)
-    cost = None if info is None else info.cost(Usage(prompt, output))
+    cost = catalog.cost(s.model, Usage(prompt, output), s.provider.name)
     return Estimate(s.model, len(messages), prompt, output, per_answer, capped, cost)
 
 

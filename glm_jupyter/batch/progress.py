@@ -20,6 +20,7 @@ class Tally:
 
     total: int
     model: str
+    provider: str = ""
     cached: int = 0
     done: int = 0  # answered now, successfully
     failed: int = 0
@@ -51,7 +52,7 @@ class Tally:
         if usage is None:
             return
         self.tokens += usage.prompt_tokens + usage.completion_tokens
-        cost = catalog.cost(self.model, usage)
+        cost = catalog.cost(self.model, usage, self.provider)
         if cost is None:
             self.cost_known = False
         else:

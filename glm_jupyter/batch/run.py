@@ -88,7 +88,8 @@ class Run:
             guard=self.guard,
         )
         n = len(self.job.source)
-        self.tally = Tally(total=n, model=self.job.settings.model)
+        s = self.job.settings
+        self.tally = Tally(total=n, model=s.model, provider=s.provider.name)
         self.outcomes: list[Outcome | None] = [None] * n
         self.progress = progress
         folder = Path(cache_dir).expanduser() if cache_dir is not None else default_dir(env)
@@ -115,7 +116,9 @@ class Run:
             transport=transport,
             on_result=self._copy_to_duplicates,
             admit=lambda: self.guard.check_request(self.job.settings),
-            on_usage=lambda usage: self.guard.charge(self.job.settings.model, usage),
+            on_usage=lambda usage: self.guard.charge(
+                self.job.settings.model, usage, self.job.settings.provider.name
+            ),
         )
 
     def _todo(self) -> list[int]:
