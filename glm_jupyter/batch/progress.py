@@ -135,7 +135,11 @@ class TextBar:
 
 
 class WidgetBar:
-    """An IntProgress and an HTML label, displayed once in the cell and updated in place."""
+    """An IntProgress and an HTML label, displayed once in the cell and updated in place.
+
+    The display also carries the counts as plain text, rewritten at the end, so a notebook
+    read where widgets do not render (GitHub, nbconvert) still shows how the batch went.
+    """
 
     def __init__(self, total: int) -> None:
         import ipywidgets as widgets
@@ -147,7 +151,15 @@ class WidgetBar:
             value=0, min=0, max=max(total, 1), description="GLM batch"
         )
         self._label: Any = widgets.HTML(value="starting...")
-        display(widgets.HBox([self._progress, self._label]))
+        self._box: Any = widgets.HBox([self._progress, self._label])
+        self._handle: Any = display(
+            self._bundle(f"{total:,} items, starting..."), raw=True, display_id=True
+        )
+
+    def _bundle(self, text: str) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self._box._repr_mimebundle_())
+        data["text/plain"] = f"GLM batch: {text}"
+        return data
 
     def update(self, tally: Tally) -> None:
         """Move the bar and rewrite the label."""
@@ -159,6 +171,8 @@ class WidgetBar:
         self._progress.value = tally.finished
         self._progress.bar_style = "success" if ok and not tally.failed else "warning"
         self._label.value = _html(message)
+        if self._handle is not None:
+            self._handle.update(self._bundle(message), raw=True)
 
 
 def _html(text: str) -> str:
