@@ -126,7 +126,12 @@ class ChatPanel:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         # Shown as the last line of a cell or with display(): the attachment choices are fresh.
         self.refresh()
-        return self.widget._repr_mimebundle_(**kwargs)
+        data = dict(self.widget._repr_mimebundle_(**kwargs))
+        # What a reader sees where widgets do not render (GitHub, nbconvert, a terminal).
+        data["text/plain"] = (
+            "GLM chat panel: it shows in JupyterLab, Notebook 7 and VS Code with a running kernel."
+        )
+        return data
 
     def _typed(self, change: dict[str, Any]) -> None:
         # Core widgets have no "submit" for a Textarea: one new newline, at the end, is Enter.

@@ -126,6 +126,7 @@ def test_the_panel_shows_as_its_widget(shell: Any, panels: Any) -> None:
     data, _ = shell.display_formatter.format(panel)
     view = data["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == panel.widget.model_id
+    assert data["text/plain"].startswith("GLM chat panel")  # not a widget's repr
 
 
 def test_enter_at_the_end_sends_and_a_paste_does_not(
