@@ -16,6 +16,7 @@ from .autoexplain import EXPLAIN
 from .errors import GLMError
 from .providers import PROVIDERS
 from .runner import Session
+from .served import served_section
 from .turn import Request
 
 _PREVIEW = 600
@@ -76,8 +77,17 @@ def config_table(session: Session) -> str:
     return "\n".join(out) + f"\n\n{policy}"
 
 
-def models_table() -> str:
-    """Known models with context, output limit and price."""
+def served(session: Session) -> str:
+    """What the configured local server serves ("" for hosted providers, or without settings)."""
+    try:
+        s = session.settings()
+    except (GLMError, UsageError):  # no key, or a policy refusal: the table still helps
+        return ""
+    return served_section(s, session.transport)
+
+
+def models_table(served: str = "") -> str:
+    """Known models with context, output limit and price (after what the server serves)."""
     out = [
         "| model | context | max output | USD / 1M in | cached in | out |",
         "|---|---:|---:|---:|---:|---:|",
@@ -88,7 +98,8 @@ def models_table() -> str:
             f"{m.cached_price:.2f} | {m.output_price:.2f} |"
         )
     defaults = ", ".join(f"{p.name}: `{p.default_model}`" for p in PROVIDERS.values())
-    return "\n".join(out) + f"\n\nDefault model per provider: {defaults}."
+    table = "\n".join(out) + f"\n\nDefault model per provider: {defaults}."
+    return f"{served}\n\n{table}" if served else table
 
 
 def help_text(usage: str) -> str:
@@ -210,7 +221,7 @@ def run(command: Command, session: Session, usage: str) -> Request | None:
     elif name == "config":
         show(config_table(session))
     elif name == "models":
-        show(models_table())
+        show(models_table(served(session)))
     elif name == "context":
         show(preview(session, command))
     elif name == "autoexplain":

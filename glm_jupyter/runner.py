@@ -84,6 +84,11 @@ class Session:
         self.agent_running = False
         self.mcp: McpServers | None = None
 
+    @property
+    def transport(self) -> httpx.BaseTransport | None:
+        """The HTTP transport given for tests (None: httpx's own)."""
+        return self._transport
+
     def autoexplain(self, word: str) -> str:
         """Turn the "Explain this error" button on or off (`%glm autoexplain on|off`)."""
         if self.shell is None:

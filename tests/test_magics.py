@@ -327,6 +327,24 @@ def test_subcommands_and_prompts_are_told_apart(shell: Any, simulator: Any) -> N
     assert prompts == ["help me read a CSV", "help"]
 
 
+def test_models_asks_a_local_server_what_it_serves(shell: Any, simulator: Any) -> None:
+    sim = simulator(dialect="vllm")
+    use(shell, sim, "vllm")
+    text = run(shell, "%glm models").outputs[0].data["text/markdown"]
+    assert text.startswith(f"**vLLM at `{sim.base_url}`** serves `zai-org/GLM-4.7-Flash`.")
+    assert "| glm-5.1 |" in text  # and the price table follows
+    shell.run_line_magic("config", "GLM.model = 'glm-4.7'")
+    text = run(shell, "%glm models").outputs[0].data["text/markdown"]
+    assert "The model in use, `glm-4.7`, is not among them" in text
+    assert "%config GLM.model = 'zai-org/GLM-4.7-Flash'" in text
+    sim.close()  # a server that is not running
+    text = run(shell, "%glm models").outputs[0].data["text/markdown"]
+    assert "did not list its models" in text
+    assert "Is the server running" in text
+    use(shell, simulator())  # a hosted provider: the table only
+    assert run(shell, "%glm models").outputs[0].data["text/markdown"].startswith("| model |")
+
+
 def test_config_shows_sources_and_never_the_key(shell: Any, simulator: Any) -> None:
     use(shell, simulator())
     shell.run_line_magic("config", "GLM.model = 'glm-5'")

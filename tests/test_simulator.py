@@ -589,6 +589,9 @@ def test_routes_models_and_control_endpoints(client: httpx.Client) -> None:
         assert models["object"] == "list"
         assert {m["owned_by"] for m in models["data"]} == {"glm-jupyter-simulator"}
         assert "z-ai/glm-5.1" in [m["id"] for m in models["data"]]
+    with Simulator(dialect="vllm") as local:
+        served = client.get(f"{local.base_url}/models").json()["data"]
+        assert [m["id"] for m in served] == ["zai-org/GLM-4.7-Flash"]  # the one it was started with
         assert client.get(f"{sim.url}/nowhere").status_code == 404
         log = client.get(f"{sim.url}/_simulator/requests").json()
         assert [e["path"] for e in log] == ["/api/paas/v4/chat/completions", "/v1/models"]

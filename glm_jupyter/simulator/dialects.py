@@ -143,8 +143,20 @@ def dialect(name: str) -> Dialect:
         raise ValueError(f"unknown dialect {name!r}; choose one of {', '.join(DIALECTS)}") from None
 
 
+# A local server serves the one model it was started with, under the name it was given.
+SERVED_LOCALLY = {
+    "vllm": "zai-org/GLM-4.7-Flash",
+    "sglang": "zai-org/GLM-4.7-Flash",
+    "ollama": "glm-4.7-flash:latest",
+    "llamacpp": "GLM-4.7-Flash-Q4_K_M.gguf",
+}
+
+
 def model_ids(d: Dialect, scenario_model: str | None) -> list[str]:
-    """Model ids for the model list, spelled the way the dialect spells them."""
+    """Model ids for the model list, spelled the way the dialect spells them (a local server's
+    list holds only the model it serves)."""
+    if d.name in SERVED_LOCALLY:
+        return [scenario_model or SERVED_LOCALLY[d.name]]
     ids = [d.model_prefix + m for m in PRICES]
     if scenario_model and scenario_model not in ids:
         ids.insert(0, scenario_model)
