@@ -109,8 +109,10 @@ class Reply:
         return False
 
     def _tool_call(self, delta: ToolCallDelta) -> None:
-        if self.first_token_at is None:
-            self.first_token_at = time.monotonic()
+        # A call ends the thinking as an answer does: an agent's turn may have no text at all.
+        if self.answer_started_at is None:
+            self.answer_started_at = time.monotonic()
+            self.first_token_at = self.first_token_at or self.answer_started_at
         draft = self._calls.setdefault(delta.index, _ToolCallDraft())
         if delta.id:
             draft.id = delta.id
@@ -140,7 +142,7 @@ class Reply:
 
     @property
     def thinking_seconds(self) -> float | None:
-        """How long the model reasoned before answering, once it has answered."""
+        """How long the model reasoned before answering (or calling a tool), once it has."""
         if self.first_token_at is None or self.answer_started_at is None:
             return None
         return self.answer_started_at - self.first_token_at

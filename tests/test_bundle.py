@@ -289,6 +289,15 @@ def test_tool_call_without_id_gets_one() -> None:
     assert [(c.id, c.name) for c in reply.tool_calls] == [("real", "g"), ("call_1", "f")]
 
 
+def test_a_tool_call_ends_the_thinking() -> None:
+    reply = make(ReasoningDelta("I need the weather."), ToolCallDelta(0, "c1", "weather", "{}"))
+    assert reply.thinking_seconds is not None  # "Thought for N s", though no text came
+    assert reply.first_token_at is not None
+    assert reply.answer_started_at is not None
+    assert reply.first_token_at <= reply.answer_started_at
+    assert payload(reply)["thinking_s"] is not None
+
+
 def test_timestamps_in_order() -> None:
     reply = make(ReasoningDelta("r"), TextDelta("t"))
     assert reply.first_token_at is not None
