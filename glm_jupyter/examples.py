@@ -33,6 +33,9 @@ _DEFAULT_TURN = {
     "content": FALLBACK,
 }
 _SHARED_KEYS = ("dialect", "model", "tool_stream", "think_tags")
+# Answers stream at about a hosted GLM's pace unless a turn sets its own, so the Thinking panel
+# and the streaming can be watched, and stored outputs show believable times and speeds.
+PACE = {"first_byte_delay": 0.4, "tokens_per_second": 120}
 
 
 def notebooks_dir() -> Path:
@@ -62,7 +65,7 @@ def demo_scenario(folder: Path | None = None) -> dict[str, Any]:
             # One simulator serves them all: a notebook cannot have a dialect of its own here.
             if key in part and part[key] != merged.setdefault(key, part[key]):
                 raise ValueError(f"{path}: {key!r} differs from the other example scenarios")
-        merged["turns"].extend(part.get("turns", []))
+        merged["turns"].extend({**PACE, **turn} for turn in part.get("turns", []))
     merged["default"] = _DEFAULT_TURN
     return merged
 
