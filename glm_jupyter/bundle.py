@@ -55,7 +55,7 @@ def footer(reply: Reply) -> str:
         thought = f" ({usage.reasoning_tokens:,} reasoning)" if usage.reasoning_tokens else ""
         parts.append(f"{usage.completion_tokens:,} out{thought}")
         cost = catalog.cost(reply.model, usage, reply.provider)
-        if cost is not None and not catalog.self_hosted(reply.provider):
+        if cost is not None:
             parts.append(f"${cost:.4f}" if cost < 1 else f"${cost:.2f}")
     parts.append(f"{reply.elapsed:.1f} s")
     speed = reply.tokens_per_second
