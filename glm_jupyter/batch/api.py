@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-def map(  # `glm_jupyter.map`: the name the issue asks for, shadowing the builtin only here
+def map(  # `glm_jupyter.map` reads best in a notebook; it shadows the builtin only in this module
     prompt: str,
     items: Any,
     *,
