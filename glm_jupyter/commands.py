@@ -116,7 +116,9 @@ def help_text(usage: str) -> str:
         "`%glm autoexplain on|off`, "
         "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
         "`%glm help`. `%%glm --agent` lets the model run code here, with your approval; "
-        "`--tutor` (or `GLM.persona = 'tutor'`) asks a tutor who guides rather than solves. "
+        "`--tutor` (or `GLM.persona = 'tutor'`) asks a tutor who guides rather than solves; "
+        "`%%glm --map COLUMN --df NAME -o OUT` asks the cell's prompt about every row "
+        "(`glm_jupyter.map` from Python). `glm_jupyter.chat()` opens a chat panel instead. "
         "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
         'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
         f"```\n{usage}\n```"
