@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .messages import Usage
+from .providers import PROVIDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,26 +56,14 @@ def lookup(model: str) -> ModelInfo | None:
     return MODELS.get(name)
 
 
-# Any OpenAI-compatible server: perhaps one's own, perhaps a paid gateway; its prices are unknown.
-UNPRICED = "openai-compatible"
-
-
-def self_hosted(provider: str) -> bool:
-    """True for a server of one's own (vLLM, SGLang, Ollama, llama.cpp): no per-token charge."""
-    from .providers import PROVIDERS
-
-    known = PROVIDERS.get(provider)
-    return known is not None and known.local and provider != UNPRICED
-
-
 def cost(model: str, usage: Usage, provider: str = "") -> float | None:
-    """USD cost of a response: the server's own figure when it sent one, nothing on a
-    self-hosted server (whatever model it serves), else the catalog price."""
+    """USD cost of a response: the server's own figure when it sent one, else as the provider
+    prices it (see `Provider.pricing`): the catalog price, nothing, or unknown (None)."""
     if usage.cost_usd is not None:
         return usage.cost_usd
-    if self_hosted(provider):
-        return 0.0
-    if provider == UNPRICED:
-        return None
+    known = PROVIDERS.get(provider)
+    pricing = known.pricing if known is not None else "catalog"
+    if pricing != "catalog":
+        return 0.0 if pricing == "free" else None
     info = lookup(model)
     return None if info is None else info.cost(usage)

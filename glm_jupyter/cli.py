@@ -49,11 +49,6 @@ def _prepare(folder: Path) -> Path:
     return folder / FIRST
 
 
-def demo_env(base_url: str) -> dict[str, str]:
-    """The environment that points a kernel at the demo's simulator."""
-    return kernel_env(base_url)
-
-
 def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     import httpx
 
@@ -83,7 +78,7 @@ def demo(args: argparse.Namespace) -> int:
     notebook = _prepare(args.dir)
     token = secrets.token_hex(16)
     with Simulator(demo_scenario()) as sim:
-        env = demo_env(sim.base_url)
+        env = kernel_env(sim.base_url)
         command = [
             sys.executable,
             "-m",

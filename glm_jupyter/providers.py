@@ -8,6 +8,9 @@ from typing import Literal
 ThinkingControl = Literal["zai", "chat_template", "reasoning_effort", "openrouter", "none"]
 ReasoningBack = Literal["reasoning_content", "reasoning", "reasoning_details"]
 ThinkTags = Literal["off", "leading", "untagged"]
+# How a response is priced: the model catalog's prices (hosted APIs), nothing (a server of one's
+# own), or not known (any OpenAI-compatible server: one's own, or a paid gateway).
+Pricing = Literal["catalog", "free", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,7 @@ class Provider:
     # reasoning)
     think_tags: ThinkTags = "off"
     model_prefix: str = ""  # how this provider spells GLM model ids
+    pricing: Pricing = "catalog"
 
     @property
     def local(self) -> bool:
@@ -113,6 +117,7 @@ PROVIDERS: dict[str, Provider] = {
             tool_stream=False,
             usage_option=True,
             think_tags="leading",
+            pricing="free",
         ),
         Provider(
             "sglang",
@@ -125,6 +130,7 @@ PROVIDERS: dict[str, Provider] = {
             reasoning_back="reasoning_content",
             usage_option=True,
             think_tags="leading",
+            pricing="free",
         ),
         Provider(
             "ollama",
@@ -138,6 +144,7 @@ PROVIDERS: dict[str, Provider] = {
             usage_option=True,
             tool_choice=False,
             think_tags="leading",
+            pricing="free",
         ),
         Provider(
             "llamacpp",
@@ -150,6 +157,7 @@ PROVIDERS: dict[str, Provider] = {
             reasoning_back="reasoning_content",
             usage_option=True,
             think_tags="untagged",
+            pricing="free",
         ),
         Provider(
             "openai-compatible",
@@ -162,6 +170,7 @@ PROVIDERS: dict[str, Provider] = {
             reasoning_back="reasoning_content",
             usage_option=True,
             think_tags="leading",
+            pricing="unknown",
         ),
     )
 }

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from glm_jupyter.simulator import Simulator
+
+from .helpers import STRICT, write_policy
 
 
 @pytest.fixture
@@ -70,3 +73,21 @@ def shell(_ipython: Any) -> Iterator[Any]:
     from glm_jupyter.tools import USER_TOOLS
 
     USER_TOOLS.clear()
+
+
+@pytest.fixture
+def classroom(shell: Any, tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """`classroom(rules)`: the shell's session under a policy file, as if found at load."""
+    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.policy import PolicyGuard
+
+    session = _ACTIVE[id(shell)].session
+    saved = session.policy
+
+    def install(rules: Any = STRICT) -> Path:
+        path = write_policy(tmp_path / "admin" / "glm_policy.json", rules)
+        session.policy = PolicyGuard.locate({"GLM_POLICY": str(path)}, ledger=session.ledger)
+        return path
+
+    yield install
+    session.policy = saved

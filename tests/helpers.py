@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,16 @@ from glm_jupyter.simulator import Simulator
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 SECRET = "sk-TESTKEY-4f2a9c81d6e3b750aa19"  # fake, distinctive: searched for in outputs
+# A strict classroom policy, and a scenario where every answer costs 400 tokens in and 100 out.
+STRICT = {
+    "persona": "tutor",
+    "models": ["glm-4.7-flash"],
+    "agent": False,
+    "auto": False,
+    "max_tokens_per_session": 1200,
+    "message": "Ask your instructor for help.",
+}
+PRICED = {"default": {"content": "ok", "usage": {"prompt_tokens": 400, "completion_tokens": 100}}}
 
 
 def use(shell: Any, sim: Simulator, provider: str = "zai", **env: str) -> None:
@@ -18,3 +29,10 @@ def use(shell: Any, sim: Simulator, provider: str = "zai", **env: str) -> None:
     os.environ["GLM_BASE_URL"] = sim.base_url
     os.environ.setdefault("GLM_API_KEY", SECRET)
     os.environ.update(env)
+
+
+def write_policy(path: Path, rules: Any) -> Path:
+    """Write a policy file (rules as JSON, or text as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rules if isinstance(rules, str) else json.dumps(rules), encoding="utf-8")
+    return path

@@ -3,7 +3,6 @@ model it fixes, its answer-length cap, and its token cap, counted as each answer
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +16,9 @@ from IPython.utils.capture import capture_output
 import glm_jupyter
 from glm_jupyter import policy as policy_module
 from glm_jupyter import policy_file
-from glm_jupyter.policy import PolicyGuard
 
-from .helpers import use
+from .helpers import PRICED, use, write_policy
 
-# Every answer costs 400 tokens in and 100 out, whatever was asked.
-PRICED = {"default": {"content": "ok", "usage": {"prompt_tokens": 400, "completion_tokens": 100}}}
 COURSE = {
     "models": ["glm-4.7-flash"],
     "max_tokens_per_session": 1200,
@@ -32,17 +28,12 @@ COURSE = {
 ITEMS = ["alpha", "beta", "gamma", "delta", "epsilon"]
 
 
-def _write(path: Path, rules: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(rules), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """This process's policy file (as a kernel finds it at start), for code without a session."""
     # Other tests run an IPython shell in this process: act as a script would, without one.
     monkeypatch.setattr("IPython.get_ipython", lambda: None)
-    path = _write(tmp_path / "course.json", COURSE)
+    path = write_policy(tmp_path / "course.json", COURSE)
     policy_file._process_policy.cache_clear()
     policy_module.process_guard.cache_clear()
     os.environ["GLM_POLICY"] = str(path)
@@ -92,7 +83,7 @@ def test_map_uses_the_course_model_and_stops_at_the_token_cap(course: Path, simu
     assert {r["body"]["max_tokens"] for r in sim.requests} == {300}
     assert policy_module.process_guard().used() == 1500
 
-    _write(course, COURSE | {"max_tokens_per_session": 5000})  # the instructor raises the cap
+    write_policy(course, COURSE | {"max_tokens_per_session": 5000})  # the instructor raises the cap
     result = glm_jupyter.map("Name {item}", ITEMS, concurrency=1, progress=False)
     assert list(result) == ["ok"] * 5
     assert len(sim.requests) == 5  # only the two that were missing: nothing is paid twice
@@ -103,7 +94,7 @@ def test_a_spent_cap_refuses_the_batch_before_anything_is_sent(
 ) -> None:
     sim = simulator(PRICED)
     _point_at(sim)
-    _write(course, COURSE | {"max_tokens_per_session": 100})
+    write_policy(course, COURSE | {"max_tokens_per_session": 100})
     glm_jupyter.map("Name {item}", ITEMS[:1], progress=False)
     with pytest.raises(UsageError, match="500 of the 100 tokens") as refused:
         glm_jupyter.map("Name {item}", ITEMS[1:], progress=False)
@@ -114,32 +105,22 @@ def test_a_spent_cap_refuses_the_batch_before_anything_is_sent(
 
 
 def test_map_magic_counts_against_the_sessions_cap(
-    shell: Any, simulator: Any, tmp_path: Path
+    shell: Any, simulator: Any, classroom: Any, tmp_path: Path
 ) -> None:
-    from glm_jupyter.extension import _ACTIVE
-
-    session = _ACTIVE[id(shell)].session
-    saved = session.policy
-    path = _write(tmp_path / "course.json", COURSE)
-    session.policy = PolicyGuard.locate({"GLM_POLICY": str(path)}, ledger=session.ledger)
-    session.ledger.models.clear()
-    try:
-        sim = simulator(PRICED)
-        use(shell, sim, GLM_CACHE_DIR=str(tmp_path / "cache"))
-        shell.user_ns["words"] = pd.DataFrame({"word": ITEMS[:3]})
-        with capture_output():
-            shell.run_cell_magic("glm", "--map word --df words -o named", "Name it:")
-        assert list(shell.user_ns["named"]) == ["ok"] * 3
-        assert {r["body"]["model"] for r in sim.requests} == {"glm-4.7-flash"}
-        assert session.policy.used() == 1500  # the batch's usage is the session's
-        shell.user_ns["words"] = pd.DataFrame({"word": ITEMS[3:]})
-        with capture_output():
-            ran = shell.run_cell("%%glm --map word --df words -o named\nName it:")
-        assert type(ran.error_in_exec) is UsageError
-        assert "1,500 of the 1,200 tokens" in str(ran.error_in_exec)
-        assert len(sim.requests) == 3
-        with pytest.raises(UsageError, match=r"glm-5 \(from the -m flag\).*Leave out -m"):
-            shell.run_cell_magic("glm", "--map word --df words -o named -m glm-5", "Name it:")
-    finally:
-        session.policy = saved
-        session.ledger.models.clear()
+    classroom(COURSE)
+    sim = simulator(PRICED)
+    use(shell, sim, GLM_CACHE_DIR=str(tmp_path / "cache"))
+    shell.user_ns["words"] = pd.DataFrame({"word": ITEMS[:3]})
+    with capture_output():
+        shell.run_cell_magic("glm", "--map word --df words -o named", "Name it:")
+    assert list(shell.user_ns["named"]) == ["ok"] * 3
+    assert {r["body"]["model"] for r in sim.requests} == {"glm-4.7-flash"}
+    assert glm_jupyter.kernel_session().policy.used() == 1500  # the batch's usage is the session's
+    shell.user_ns["words"] = pd.DataFrame({"word": ITEMS[3:]})
+    with capture_output():
+        ran = shell.run_cell("%%glm --map word --df words -o named\nName it:")
+    assert type(ran.error_in_exec) is UsageError
+    assert "1,500 of the 1,200 tokens" in str(ran.error_in_exec)
+    assert len(sim.requests) == 3
+    with pytest.raises(UsageError, match=r"glm-5 \(from the -m flag\).*Leave out -m"):
+        shell.run_cell_magic("glm", "--map word --df words -o named -m glm-5", "Name it:")

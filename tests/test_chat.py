@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -16,14 +15,12 @@ import pytest
 import glm_jupyter
 from glm_jupyter.bundle import MIME_TYPE
 from glm_jupyter.chat_panel import ChatPanel, Exchange
-from glm_jupyter.policy import PolicyGuard
 from glm_jupyter.settings import GLM
 from glm_jupyter.simulator import Simulator
 
-from .helpers import SECRET, use
+from .helpers import PRICED, SECRET, STRICT, use
 from .test_magics import ANSWER, REASONING, run, turn
 from .test_teaching import FAILING
-from .test_teaching_policy import PRICED, STRICT, write
 
 OK = {"default": {"reasoning": REASONING, "content": ANSWER}}
 
@@ -40,22 +37,6 @@ def panels(shell: Any) -> Iterator[Callable[[], ChatPanel]]:
     yield make
     for panel in made:
         panel.close()
-
-
-@pytest.fixture
-def course(shell: Any, tmp_path: Path) -> Iterator[Callable[..., None]]:
-    """`course(rules)`: the shell's session under a classroom policy file."""
-    from glm_jupyter.extension import _ACTIVE
-
-    session = _ACTIVE[id(shell)].session
-    saved = session.policy
-
-    def install(rules: Any = STRICT) -> None:
-        path = write(tmp_path / "admin" / "glm_policy.json", rules)
-        session.policy = PolicyGuard.locate({"GLM_POLICY": str(path)}, ledger=session.ledger)
-
-    yield install
-    session.policy = saved
 
 
 def shown(exchange: Exchange) -> dict[str, Any]:
@@ -219,11 +200,11 @@ def test_attach_a_dataframe_and_the_last_error(shell: Any, simulator: Any, panel
 
 
 def test_a_refused_model_shows_the_policy_message_in_the_panel(
-    shell: Any, simulator: Any, panels: Any, course: Any
+    shell: Any, simulator: Any, panels: Any, classroom: Any
 ) -> None:
     sim = simulator(PRICED)
     use(shell, sim)
-    course()
+    classroom()
     shell.run_line_magic("config", "GLM.model = 'glm-5'")
     panel = panels()
     panel.prompt.value = "hi"
@@ -244,11 +225,11 @@ def test_a_refused_model_shows_the_policy_message_in_the_panel(
 
 
 def test_the_token_cap_stops_the_panel_too(
-    shell: Any, simulator: Any, panels: Any, course: Any
+    shell: Any, simulator: Any, panels: Any, classroom: Any
 ) -> None:
     sim = simulator(PRICED)
     use(shell, sim)
-    course({**STRICT, "max_tokens_per_session": 400})
+    classroom({**STRICT, "max_tokens_per_session": 400})
     panel = panels()
     panel.send("first")
     assert shown(panel.exchanges[-1])[MIME_TYPE]["status"] == "done"

@@ -3,9 +3,8 @@ nothing in the notebook loosens it."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +19,10 @@ from glm_jupyter.settings import GLM, resolve
 from glm_jupyter.teaching import TUTOR_SYSTEM
 from glm_jupyter.turn import Request
 
-from .helpers import SECRET, use
+from .helpers import PRICED, SECRET, STRICT, use, write_policy
 from .test_analysis import _numbered
 from .test_magics import run
 from .test_teaching import FAILING, system
-
-STRICT = {
-    "persona": "tutor",
-    "models": ["glm-4.7-flash"],
-    "agent": False,
-    "auto": False,
-    "max_tokens_per_session": 1200,
-    "message": "Ask your instructor for help.",
-}
-# Every answer costs 400 tokens in and 100 out, whatever was asked.
-PRICED = {"default": {"content": "ok", "usage": {"prompt_tokens": 400, "completion_tokens": 100}}}
-
-
-def write(path: Path, rules: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(rules if isinstance(rules, str) else json.dumps(rules), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -54,23 +36,6 @@ def fresh_process() -> Iterator[None]:
     policy_module.process_guard.cache_clear()
 
 
-@pytest.fixture
-def classroom(shell: Any, tmp_path: Path) -> Iterator[Callable[..., Path]]:
-    """`classroom(rules)`: the shell's session under a policy file, as if found at load."""
-    from glm_jupyter.extension import _ACTIVE
-
-    session = _ACTIVE[id(shell)].session
-    saved = session.policy
-
-    def install(rules: Any = STRICT) -> Path:
-        path = write(tmp_path / "admin" / "glm_policy.json", rules)
-        session.policy = PolicyGuard.locate({"GLM_POLICY": str(path)}, ledger=session.ledger)
-        return path
-
-    yield install
-    session.policy = saved
-
-
 def limit(ran: Any) -> str:
     """The UsageError a cell raised (plain UsageError: IPython shows it as one line)."""
     error = ran.result.error_in_exec
@@ -82,20 +47,20 @@ def limit(ran: Any) -> str:
 
 
 def test_glm_policy_names_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path / "course.json", STRICT)
+    path = write_policy(tmp_path / "course.json", STRICT)
     assert locate_policy({"GLM_POLICY": str(path)}) == (path, "GLM_POLICY")
 
 
 @pytest.mark.parametrize("variable", ["JUPYTER_CONFIG_DIR", "JUPYTER_CONFIG_PATH"])
 def test_policy_in_a_jupyter_config_dir(tmp_path: Path, variable: str) -> None:
-    path = write(tmp_path / "glm_policy.json", STRICT)
+    path = write_policy(tmp_path / "glm_policy.json", STRICT)
     assert locate_policy({variable: str(tmp_path)}) == (path, "Jupyter config directory")
     assert locate_policy({variable: str(tmp_path / "elsewhere")}) == (None, "")
 
 
 def test_the_admins_directory_wins_over_the_students_own(tmp_path: Path) -> None:
-    admin = write(tmp_path / "admin" / "glm_policy.json", STRICT)
-    write(tmp_path / "home" / "glm_policy.json", {})  # a student's own, looser file
+    admin = write_policy(tmp_path / "admin" / "glm_policy.json", STRICT)
+    write_policy(tmp_path / "home" / "glm_policy.json", {})  # a student's own, looser file
     env = {"JUPYTER_CONFIG_PATH": str(admin.parent), "JUPYTER_CONFIG_DIR": str(tmp_path / "home")}
     assert locate_policy(env)[0] == admin
 
@@ -105,8 +70,8 @@ def test_session_finds_the_policy_at_start_and_keeps_it(
 ) -> None:
     from glm_jupyter import Session
 
-    path = write(tmp_path / "course.json", STRICT)
-    loose = write(tmp_path / "loose.json", {})
+    path = write_policy(tmp_path / "course.json", STRICT)
+    loose = write_policy(tmp_path / "loose.json", {})
     os.environ["GLM_POLICY"] = str(path)
     sim = simulator(PRICED)
     env = {"GLM_PROVIDER": "vllm", "GLM_BASE_URL": sim.base_url}
@@ -127,7 +92,7 @@ def test_session_finds_the_policy_in_a_jupyter_config_dir(
 ) -> None:
     from glm_jupyter import Session
 
-    path = write(tmp_path / "config" / "glm_policy.json", STRICT)
+    path = write_policy(tmp_path / "config" / "glm_policy.json", STRICT)
     os.environ["JUPYTER_CONFIG_DIR"] = str(path.parent)
     sim = simulator(PRICED)
     env = {"GLM_PROVIDER": "vllm", "GLM_BASE_URL": sim.base_url}
@@ -159,7 +124,7 @@ def _reload(shell: Any) -> Any:
 def test_reloading_the_extension_keeps_the_policy(
     fresh_process: None, shell: Any, simulator: Any, tmp_path: Path
 ) -> None:
-    path = write(tmp_path / "course.json", STRICT)
+    path = write_policy(tmp_path / "course.json", STRICT)
     sim = simulator(PRICED)
     use(shell, sim)
     os.environ["GLM_POLICY"] = str(path)
@@ -269,7 +234,7 @@ def test_instructor_raises_the_cap_mid_class(shell: Any, simulator: Any, classro
     run(shell, "%glm one")
     assert "500 of the 400 tokens" in limit(run(shell, "%glm two"))
     assert "Your instructor sets this limit." in limit(run(shell, "%glm two"))
-    write(path, {"max_tokens_per_session": 40000})  # re-read on the next request
+    write_policy(path, {"max_tokens_per_session": 40000})  # re-read on the next request
     assert run(shell, "%glm two").result.success
     path.unlink()  # gone: the policy read last stays in force
     assert run(shell, "%glm three").result.success
@@ -322,7 +287,7 @@ def test_config_shows_the_policy_and_its_file(shell: Any, simulator: Any, classr
 def test_python_api_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
     from glm_jupyter import Session
 
-    path = write(tmp_path / "course.json", STRICT)
+    path = write_policy(tmp_path / "course.json", STRICT)
     sim = simulator(PRICED)
     env = {"GLM_PROVIDER": "vllm", "GLM_BASE_URL": sim.base_url}
     guard = PolicyGuard.locate({"GLM_POLICY": str(path)})
@@ -348,7 +313,7 @@ def test_python_api_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
 async def test_async_path_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
     from glm_jupyter import Session
 
-    path = write(tmp_path / "course.json", STRICT | {"max_tokens_per_session": 500})
+    path = write_policy(tmp_path / "course.json", STRICT | {"max_tokens_per_session": 500})
     sim = simulator(PRICED)
     env = {"GLM_PROVIDER": "vllm", "GLM_BASE_URL": sim.base_url}
     guard = PolicyGuard.locate({"GLM_POLICY": str(path)})
@@ -364,7 +329,7 @@ async def test_async_path_obeys_the_policy(simulator: Any, tmp_path: Path) -> No
 def test_charge_counts_usage_from_elsewhere(tmp_path: Path) -> None:
     from glm_jupyter.messages import Usage
 
-    path = write(tmp_path / "course.json", {"max_tokens_per_session": 100})
+    path = write_policy(tmp_path / "course.json", {"max_tokens_per_session": 100})
     guard = PolicyGuard.locate({"GLM_POLICY": str(path)})
     s = guard.shape(resolve(GLM(), env={"ZAI_API_KEY": SECRET}))
     guard.check_request(s)
@@ -431,6 +396,6 @@ def test_a_missing_named_file_refuses_requests(
 
 
 def test_null_means_no_limit(tmp_path: Path) -> None:
-    policy = read_policy(write(tmp_path / "p.json", {"models": None, "persona": "Tutor"}))
+    policy = read_policy(write_policy(tmp_path / "p.json", {"models": None, "persona": "Tutor"}))
     assert policy.models is None
     assert policy.persona == "tutor"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import nbformat
 
-from glm_jupyter.cli import demo_env
+from glm_jupyter.examples import kernel_env
 from glm_jupyter.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def jupyter_server(home: Path) -> Iterator[Server]:
     _settings(settings)
     port, token = free_port(), secrets.token_hex(16)
     with Simulator(SCENARIO) as sim:
-        env = demo_env(sim.base_url)
+        env = kernel_env(sim.base_url)
         env.update(
             JUPYTER_CONFIG_DIR=str(home / "config"),
             JUPYTER_RUNTIME_DIR=str(home / "runtime"),
