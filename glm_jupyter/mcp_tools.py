@@ -91,6 +91,7 @@ class _Server:
     tools: list[Tool] = field(default_factory=list)
     mcp_names: list[str] = field(default_factory=list)
     ended: str | None = None  # why the connection ended, once it has
+    trusted: bool = False  # its tools' own read-only claims may skip approval
 
     def stderr(self, lines: int = 8, since: int = 0) -> str:
         tail = self.errlog.tail(lines, since) if self.errlog is not None else ""
@@ -108,9 +109,13 @@ class McpServers:
         self._init_timeout = init_timeout
         self._show_image = show_image if show_image is not None else _show_in_ipython
 
-    async def add(self, name: str, target: str | list[str]) -> list[Tool]:
+    async def add(self, name: str, target: str | list[str], *, trusted: bool = False) -> list[Tool]:
         """Connect a server: `target` is a stdio command (program and arguments) or an
-        http(s):// URL of a streamable-HTTP endpoint. Returns the server's tools."""
+        http(s):// URL of a streamable-HTTP endpoint. Returns the server's tools.
+
+        A tool's `readOnlyHint` is the server's own claim: only for a `trusted` server does it
+        let the tool run without the person's approval.
+        """
         if not SERVER_NAME.match(name):
             raise ValueError(f"MCP server name {name!r}: use 1-32 letters, digits, _ or -.")
         if name in self._servers or name in self._starting:
@@ -133,7 +138,7 @@ class McpServers:
         self._starting.add(name)
         try:
             loop = asyncio.get_running_loop()
-            server = _Server(name, transport, shown, loop)
+            server = _Server(name, transport, shown, loop, trusted=trusted)
             if transport == "stdio":
                 server.errlog = _ErrLog()
             ready: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
@@ -172,11 +177,15 @@ class McpServers:
         """A Markdown table of the servers: name, transport, target, tools."""
         if not self._servers:
             return "No MCP servers connected."
-        rows = ["| server | transport | target | tools |", "| --- | --- | --- | --- |"]
+        rows = [
+            "| server | transport | target | tools | approval |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for server in self._servers.values():
             tools = ", ".join(f"`{name}`" for name in server.mcp_names) or "(none)"
             status = f" (disconnected: {server.ended})" if server.ended else ""
-            cells = [server.name, server.transport + status, f"`{server.target}`", tools]
+            approval = "trusted: read-only tools run unasked" if server.trusted else "every call"
+            cells = [server.name, server.transport + status, f"`{server.target}`", tools, approval]
             rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         return "\n".join(rows)
 
@@ -248,7 +257,8 @@ class McpServers:
             else {"type": "object", "properties": {}}
         )
         annotations = spec.get("annotations")
-        read_only = isinstance(annotations, dict) and annotations.get("readOnlyHint") is True
+        claimed = isinstance(annotations, dict) and annotations.get("readOnlyHint") is True
+        read_only = claimed and server.trusted  # a server's claim alone skips no approval
 
         async def call(arguments: dict[str, Any]) -> str:
             return await self._call(server, mcp_name, arguments)

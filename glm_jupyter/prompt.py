@@ -47,9 +47,11 @@ def interpolate(
 
 
 def _inline(value: Any) -> bool:
-    if isinstance(value, _INLINE_TYPES) or value is None:
+    # Exact types only: a subclass's own __str__ or __len__ is the person's code, and its
+    # summary (which runs none) goes with the context instead.
+    if type(value) in _INLINE_TYPES or value is None:
         return True
-    return isinstance(value, str) and len(value) <= _INLINE_CHARS and "\n" not in value
+    return type(value) is str and len(value) <= _INLINE_CHARS and "\n" not in value
 
 
 def ordered(blocks: Iterable[ContextBlock]) -> list[ContextBlock]:

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 
 from .base import Summary, finish, heading, type_name
+from .static import safe_type
 
 __all__ = ["Summary", "summarize"]
 
@@ -24,10 +25,15 @@ def summarize(
     With `send_rows=False` no cell value appears: only schema, sizes, null counts and
     aggregate statistics. Summaries of the same data are identical byte for byte. Budgets of
     200 tokens and more always leave room for a useful header; smaller ones are honoured by
-    cutting the text.
+    cutting the text. Objects of classes that are not a known library's (the person's own, a
+    subclass of a DataFrame) are described without running any of their code.
     """
     if budget < 1:
         raise ValueError(f"budget must be at least 1 token, got {budget}")
+    if not safe_type(type(obj)):
+        from .opaque import summarize_opaque
+
+        return summarize_opaque(obj, name, budget, send_rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy/pandas warnings on odd data are not our output
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..tokens import estimate_tokens
+from .static import holds_objects, placeholder, readable, safe_type
 
 SAMPLE_ROWS = 100_000  # statistics of bigger frames and arrays come from this many random rows
 CELL_WIDTH = 40  # characters of one value in a sample table
@@ -99,7 +100,10 @@ _LINEBREAK = re.compile(r"\r\n|[\r\n\u2028\u2029]")
 
 
 def repr_key(value: object) -> str:
-    """A sort key that orders any values the same way in every process: their repr."""
+    """A sort key that orders any values the same way in every process: their repr (the
+    placeholder for objects whose repr would run the person's code)."""
+    if not readable(value):
+        return placeholder(value)
     try:
         return repr(value)
     except Exception:
@@ -109,6 +113,14 @@ def repr_key(value: object) -> str:
 class _Bounded(reprlib.Repr):
     """reprlib, with set items ordered by repr: its own order falls back to hash order (which
     differs between processes) for items that do not compare, like `{1, "a"}`."""
+
+    def repr1(self, x: Any, level: int) -> str:
+        # Items of the person's classes (and containers of them) are never asked for a repr.
+        if not safe_type(type(x)):
+            return placeholder(x)
+        if holds_objects(x):
+            return f"<{type_name(x)} of Python objects>"
+        return super().repr1(x, level)
 
     def repr_set(self, x: Any, level: int) -> str:
         return self._items(x, level, "{", "}") if x else "set()"
@@ -153,8 +165,13 @@ def safe_repr(obj: object, width: int = 200) -> str:
     """`repr(obj)` bounded in size, without memory addresses; never raises.
 
     Built-in containers and strings get a bounded repr (sets sorted where their items allow),
-    so a huge list costs no more than a small one.
+    so a huge list costs no more than a small one. Objects whose repr would run the person's
+    code are shown as `<module.Class object>`.
     """
+    if not safe_type(type(obj)):
+        return placeholder(obj)
+    if type(obj) not in _BOUNDED and holds_objects(obj):
+        return f"<{type_name(obj)} of Python objects>"
     try:
         text = _REPR.repr(obj) if type(obj) in _BOUNDED else repr(obj)
     except Exception as exc:
@@ -164,6 +181,8 @@ def safe_repr(obj: object, width: int = 200) -> str:
 
 def value_text(value: object, width: int = CELL_WIDTH) -> str:
     """One value as short plain text: numbers rounded, dates without a midnight time."""
+    if not safe_type(type(value)):
+        return clip(placeholder(value), width)
     if type(value).__module__ == "numpy":
         # numpy scalars: datetimes by their ISO text (`.item()` may give nanoseconds as an int)
         kind = getattr(getattr(value, "dtype", None), "kind", "")
@@ -198,7 +217,7 @@ def cell(value: object, width: int = CELL_WIDTH) -> str:
 
 def quoted(value: object, width: int = TOP_WIDTH) -> str:
     """A value in a list of top values: strings quoted (so spaces show), others as in cells."""
-    if isinstance(value, str) and not isinstance(value, Shown):
+    if type(value) is str:  # not Shown, nor a subclass whose own methods would run
         return escape(repr(clip(value, width)))
     return cell(value, width)
 
@@ -210,7 +229,7 @@ def escape(text: str) -> str:
 
 def label(name: object, width: int = 60) -> str:
     """A column or index name: tuples (MultiIndex) joined with ` / `."""
-    if isinstance(name, tuple):
+    if type(name) is tuple:
         text = " / ".join(value_text(part, width) for part in name)
     else:
         text = value_text(name, width)
@@ -219,8 +238,11 @@ def label(name: object, width: int = 60) -> str:
 
 def top_counts(values: Iterable[Any], k: int) -> tuple[list[tuple[Any, int]], int]:
     """The `k` most frequent values with their counts, ties in order of first appearance, and
-    the number of distinct values. Unhashable values are counted by their repr."""
+    the number of distinct values. Unhashable values are counted by their repr, and objects
+    of the person's classes by their type (their `__hash__` and `__eq__` are not called)."""
     items = list(values)
+    if not all(safe_type(t) for t in set(map(type, items))):
+        items = [v if safe_type(type(v)) else Shown(placeholder(v)) for v in items]
     try:
         counts = Counter(items)
     except TypeError:

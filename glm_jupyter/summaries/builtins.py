@@ -29,6 +29,7 @@ from .base import (
     type_name,
     value_text,
 )
+from .static import placeholder, safe_type
 
 KEYS_SHOWN = 40  # dict keys in the table at most
 ITEMS_SHOWN = 20  # first items of a list, tuple or set at most
@@ -162,6 +163,8 @@ def _type_counts(values: Iterable[object], limit: int = 8) -> str:
 def describe_value(v: object) -> str:
     """A short description of a value inside a container; containers are not opened."""
     try:
+        if not safe_type(type(v)):
+            return escape(placeholder(v))
         if v is None or isinstance(v, (bool, int, float)):
             return escape(value_text(v, 40))
         if isinstance(v, str):
@@ -197,7 +200,7 @@ def _dict(d: dict[Any, Any], name: str, kind: str, budget: int, send_rows: bool)
             brief=f"{kind}, {n:,} keys, values withheld", budget=budget,
         )  # fmt: skip
     rows = [
-        f"| {quoted(k, 40) if isinstance(k, str) else escape(value_text(k, 40))} "
+        f"| {quoted(k, 40) if type(k) is str else escape(value_text(k, 40))} "
         f"| {class_name(type(v))} | {describe_value(v)} |"
         for k, v in itertools.islice(d.items(), KEYS_SHOWN)
     ]
@@ -229,7 +232,7 @@ def _collection(obj: Any, name: str, kind: str, budget: int, send_rows: bool, se
             name=name, kind=kind, header=header, notes=notes, body=lines,
             brief=f"{kind}, {n:,} items, values withheld", budget=budget,
         )  # fmt: skip
-    numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    numeric = [v for v in values if type(v) in (int, float)]  # subclasses may compare oddly
     if numeric and len(numeric) == len(values) and all(math.isfinite(v) for v in numeric):
         mean = math.fsum(numeric) / len(numeric)
         lines.append(f"Numbers: min {num(min(numeric))}, mean {num(mean)}, max {num(max(numeric))}")
@@ -253,7 +256,7 @@ def _collection(obj: Any, name: str, kind: str, budget: int, send_rows: bool, se
 
 
 def _item(v: object) -> str:
-    return quoted(v, 100) if isinstance(v, str) else escape(safe_repr(v, 120))
+    return quoted(v, 100) if type(v) is str else escape(safe_repr(v, 120))
 
 
 def attributes(obj: object, limit: int = 10) -> list[str]:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .base import class_name, num, percent, plural, quoted, top_counts, value_text
+from .static import safe_type
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class ColumnStats:
 def fill_values(c: ColumnStats, values: list[object]) -> None:
     """Distinct and top values, the mix of types and string lengths of non-null `values`."""
     types = Counter(map(type, values))
-    if len(types) > 1:
+    opaque = not all(map(safe_type, types))  # the person's objects: never hashed or compared
+    if len(types) > 1 or opaque:
         mix = sorted(((class_name(t), n) for t, n in types.items()), key=lambda tn: (-tn[1], tn[0]))
         shown = ", ".join(f"{name} {percent(n, len(values))}" for name, n in mix[:3])
         c.extra = f"types {shown}{', …' if len(mix) > 3 else ''}"
@@ -55,14 +57,14 @@ def fill_values(c: ColumnStats, values: list[object]) -> None:
         sizes = list(map(len, values))  # type: ignore[arg-type]
         lengths = (min(sizes), sum(sizes) / len(sizes), max(sizes))
     top, distinct = top_counts(values, 5)
-    fill_counted(c, len(values), top, distinct, lengths)
+    fill_counted(c, len(values), top, None if opaque else distinct, lengths)
 
 
 def fill_counted(
     c: ColumnStats,
     seen: int,
     top: list[tuple[object, int]],
-    distinct: int,
+    distinct: int | None,
     lengths: tuple[int, float, int] | None,
 ) -> None:
     """Set what was counted of a column of values (strings or other) and classify it."""

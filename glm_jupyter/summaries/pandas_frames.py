@@ -8,6 +8,7 @@ from the sample.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from .arrays import count_missing, numbers, sample_positions
 from .base import SAMPLE_ROWS, Summary, label, plural, sampling_notes, size, type_name
 from .columns import ColumnStats, fill_counted, fill_values
+from .static import safe_type
 from .tables import FrameDraft, Grid, fit_frame
 
 pd: Any = importlib.import_module("pandas")
@@ -30,8 +32,11 @@ def summarize_pandas(obj: Any, name: str, budget: int, send_rows: bool, seed: in
     rows, width = df.shape
     sampled = rows > SAMPLE_ROWS
     pos = sample_positions(rows, SAMPLE_ROWS, seed)
-    sample, columns = _columns(df, pos, sampled, send_rows)
-    memory, approx = _memory(df, sample, sampled)
+    work = _plain_labels(df)
+    sample, columns = _columns(work, pos, sampled, send_rows)
+    for column, label_ in zip(columns, df.columns, strict=True):
+        column.name = label_
+    memory, approx = _memory(work, sample, sampled)
     family = "Series" if series else "DataFrame"
     exact = type(obj) in (pd.DataFrame, pd.Series)
     kind = f"pandas.{family}" if exact else type_name(obj)
@@ -45,10 +50,30 @@ def summarize_pandas(obj: Any, name: str, budget: int, send_rows: bool, seed: in
         brief = f"DataFrame {rows:,}×{width:,}"
     title = f"pandas {family}{named}, {shape}, {'≈' if approx else ''}{size(memory)}"
     notes, brief = sampling_notes(brief, sampled=sampled, send_rows=send_rows, seed=seed)
-    grid = _grid(df, pos, seed) if send_rows and rows and width else None
+    grid = _grid(work, pos, seed) if send_rows and rows and width else None
+    if grid is not None and work is not df:
+        grid = dataclasses.replace(grid, columns=list(df.columns))
     facts = _index(df.index, send_rows)
     draft = FrameDraft(name, kind, title, brief, notes, facts, columns, grid, send_rows)
     return fit_frame(draft, budget)
+
+
+def _plain_labels(df: Any) -> Any:
+    """`df`, or a shallow copy labelled 0, 1, 2... when its index or columns hold the person's
+    objects: pandas looks attribute names up among the labels, which hashes and compares them."""
+    if all(_known(axis) for axis in (df.index, df.columns)):
+        return df
+    work = df.copy(deep=False)
+    work.index, work.columns = pd.RangeIndex(df.shape[0]), pd.RangeIndex(df.shape[1])
+    return work
+
+
+def _known(axis: Any) -> bool:
+    if isinstance(axis, pd.MultiIndex):
+        return all(_known(level) for level in axis.levels)
+    if not _python_objects(axis.dtype):
+        return True
+    return all(map(safe_type, set(map(type, np.asarray(axis.to_numpy(dtype=object)).tolist()))))
 
 
 def _columns(df: Any, pos: Any, sampled: bool, send_rows: bool) -> tuple[Any, list[ColumnStats]]:
@@ -165,6 +190,8 @@ def _probe(values: Any, sampled: bool) -> Any:
     if not sampled or len(values) <= 2 * _PROBE:
         return values
     probe = values[:: len(values) // _PROBE]
+    if not all(map(safe_type, set(map(type, probe.tolist())))):
+        return values  # the person's objects are not hashed to count them
     try:
         distinct = len(set(probe.tolist()))
     except TypeError:
@@ -199,6 +226,8 @@ def _nulls(col: Any, sampled: bool) -> int:
 
 
 def _memory(df: Any, sample: Any, sampled: bool) -> tuple[float, bool]:
+    if _foreign_objects(sample):  # deep sizes would call their __sizeof__
+        return float(df.memory_usage(index=True, deep=False).sum()), True
     if not sampled:
         return float(df.memory_usage(index=True, deep=True).sum()), False
     total, approx = 0.0, False
@@ -213,6 +242,17 @@ def _memory(df: Any, sample: Any, sampled: bool) -> tuple[float, bool]:
         else:  # categories are few: their deep size is cheap
             total += float(_usage(col, deep=isinstance(col.dtype, pd.CategoricalDtype)))
     return total, approx
+
+
+def _foreign_objects(sample: Any) -> bool:
+    """Whether a Python-object column or the index of `sample` holds the person's objects."""
+    parts = [sample.iloc[:, i] for i in range(sample.shape[1])] + [sample.index]
+    for part in parts:
+        if _python_objects(part.dtype):
+            kinds = set(map(type, np.asarray(part.to_numpy(dtype=object)).tolist()))
+            if not all(map(safe_type, kinds)):
+                return True
+    return False
 
 
 def _usage(obj: Any, deep: bool) -> Any:
