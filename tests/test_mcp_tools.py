@@ -73,7 +73,7 @@ async def test_stdio_tools_calls_remove_and_reconnect(servers: McpServers) -> No
     assert set(by_name) == {"calc__add", "calc__shout", "calc__fail", "calc__crash"}
     assert servers.tools() == tools
     add, shout, fail = by_name["calc__add"], by_name["calc__shout"], by_name["calc__fail"]
-    assert add.read_only is True
+    assert add.read_only is False  # the server's own readOnlyHint: not trusted, so asked
     assert shout.read_only is False
     assert {tool.source for tool in tools} == {"mcp:calc"}
     assert add.description == "[calc] Add two integers."
@@ -106,6 +106,12 @@ async def test_stdio_tools_calls_remove_and_reconnect(servers: McpServers) -> No
 
     again = await servers.add("calc", COMMAND)
     assert await again[0].call({"a": 1, "b": 2}) == "3"
+    await servers.remove("calc")
+
+    trusted = {tool.name: tool for tool in await servers.add("calc", COMMAND, trusted=True)}
+    assert trusted["calc__add"].read_only is True  # claimed read-only by a trusted server
+    assert trusted["calc__shout"].read_only is False  # not claimed: asked even when trusted
+    assert "| trusted: read-only tools run unasked |" in servers.describe()
 
 
 async def test_duplicate_and_bad_targets(servers: McpServers) -> None:
@@ -150,7 +156,7 @@ async def test_server_dies_mid_call(servers: McpServers) -> None:
 
 async def test_streamable_http(servers: McpServers, http_server: str) -> None:
     secret_url = http_server.replace("http://", "http://user:hunter2@") + "?token=hunter2"
-    tools = await servers.add("web", secret_url)
+    tools = await servers.add("web", secret_url, trusted=True)
     add = next(tool for tool in tools if tool.name == "web__add")
     assert add.read_only is True
     assert add.source == "mcp:web"
