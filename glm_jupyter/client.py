@@ -23,6 +23,7 @@ from .failures import ErrorContext, RetryPolicy, classify
 from .keys import Secret
 from .messages import Event, StreamFailure, StreamOpened
 from .providers import Provider, ThinkTags
+from .redact import dataclass_repr, redact_text, redact_url
 from .sse import SSEDecoder
 
 SIMULATOR_HEADER = "x-glm-simulator"
@@ -41,9 +42,15 @@ class BearerAuth(httpx.Auth):
         yield request
 
 
+def join_url(base_url: str, path: str) -> str:
+    """`base_url` with `path` added to its path; its query (a gateway's key, say) comes after."""
+    cut = next((i for i, c in enumerate(base_url) if c in "?#"), len(base_url))
+    return base_url[:cut].rstrip("/") + path + base_url[cut:]
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """Where requests go and how they are signed."""
+    """Where requests go and how they are signed; `base_url` is sent whole, shown redacted."""
 
     provider: Provider
     base_url: str
@@ -52,14 +59,26 @@ class Endpoint:
     read_timeout: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
+    __repr__ = dataclass_repr  # reprs reach verbose tracebacks: the URL's credentials stay out
+
     @property
     def url(self) -> str:
-        """The chat completions URL."""
-        return self.base_url.rstrip("/") + "/chat/completions"
+        """The chat completions URL, credentials included: only for sending."""
+        return join_url(self.base_url, "/chat/completions")
+
+    @property
+    def shown_base_url(self) -> str:
+        """The base URL as messages show it, credentials masked."""
+        return redact_url(self.base_url)
+
+    @property
+    def shown_url(self) -> str:
+        """The chat completions URL as messages show it, credentials masked."""
+        return redact_url(self.url)
 
     def scrub(self, text: str) -> str:
-        """`text` without the key in it."""
-        return self.api_key.scrub(text) if self.api_key else text
+        """`text` without the key, the base URL's credentials, or any URL's credentials."""
+        return redact_text(self.api_key.scrub(text) if self.api_key else text, self.base_url)
 
     def httpx_options(self) -> dict[str, Any]:
         """Keyword arguments shared by `httpx.Client` and `httpx.AsyncClient`."""
@@ -93,7 +112,7 @@ class _Exchange:
         self._parser = ChunkParser(think_tags)
         self._ctx = ErrorContext(
             provider=endpoint.provider,
-            base_url=endpoint.base_url,
+            base_url=endpoint.shown_base_url,
             model=str(payload.get("model", "")),
             prompt_chars=len(json.dumps(payload.get("messages", []), ensure_ascii=False)),
             scrub=endpoint.scrub,
@@ -124,11 +143,11 @@ class _Exchange:
         what = self.endpoint.scrub(f"{type(exc).__name__}: {exc}".rstrip(": "))
         if self.started:
             raise errors.StreamInterruptedError(
-                f"The connection to {self.endpoint.base_url} broke mid-answer ({what}). "
+                f"The connection to {self.endpoint.shown_base_url} broke mid-answer ({what}). "
                 "What arrived is kept; run the cell again for a complete answer."
             ) from None
         error = errors.ConnectionFailedError(
-            f"Could not get an answer from {self.endpoint.url} ({what}) after "
+            f"Could not get an answer from {self.endpoint.shown_url} ({what}) after "
             f"{self.attempt + 1} attempt(s). Is the server running, and is the base URL right "
             "(GLM_BASE_URL, see %glm config)?"
         )
@@ -210,8 +229,8 @@ class _Exchange:
         """The exception to raise for a fatal failure inside a 200 stream."""
         if failure.code == TRUNCATED:
             return errors.StreamInterruptedError(
-                f"The stream from {self.endpoint.base_url} ended before the answer was complete "
-                "(no finish reason, no [DONE]). What arrived is kept; run the cell again."
+                f"The stream from {self.endpoint.shown_base_url} ended before the answer was "
+                "complete (no finish reason, no [DONE]). What arrived is kept; run the cell again."
             )
         return classify(failure, self._ctx)[0]
 

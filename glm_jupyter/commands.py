@@ -17,6 +17,7 @@ from .errors import GLMError
 from .providers import PROVIDERS
 from .runner import Session
 from .served import served_section
+from .tools import Tool
 from .turn import Request
 
 _PREVIEW = 600
@@ -260,7 +261,8 @@ def export(session: Session, path: str) -> str:
 
 
 async def mcp(session: Session, text: str) -> None:
-    """`%glm mcp add NAME -- COMMAND ARGS...`, `add NAME URL`, `list`, `remove NAME`."""
+    """`%glm mcp add [--trusted] NAME -- COMMAND ARGS...`, `add [--trusted] NAME URL`, `list`,
+    `remove NAME`."""
     import shlex
 
     from .mcp_tools import McpServers
@@ -269,6 +271,9 @@ async def mcp(session: Session, text: str) -> None:
         session.mcp = McpServers()
     words = shlex.split(text)
     verb = words[0]
+    trusted = verb == "add" and "--trusted" in words[: words.index("--") if "--" in words else None]
+    if trusted:
+        words.remove("--trusted")
     try:
         if verb == "list":
             show(session.mcp.describe())
@@ -276,15 +281,28 @@ async def mcp(session: Session, text: str) -> None:
             await session.mcp.remove(words[1])
             show(f"Removed MCP server `{words[1]}`.")
         elif verb == "add" and len(words) >= 4 and words[2] == "--":
-            tools = await session.mcp.add(words[1], words[3:])
-            show(f"Connected `{words[1]}`: {', '.join(t.name for t in tools) or 'no tools'}.")
+            tools = await session.mcp.add(words[1], words[3:], trusted=trusted)
+            show(_connected(words[1], tools, trusted))
         elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
-            tools = await session.mcp.add(words[1], words[2])
-            show(f"Connected `{words[1]}`: {', '.join(t.name for t in tools) or 'no tools'}.")
+            tools = await session.mcp.add(words[1], words[2], trusted=trusted)
+            show(_connected(words[1], tools, trusted))
         else:
             raise UsageError(
-                "Usage: %glm mcp add NAME -- COMMAND ARGS... | %glm mcp add NAME URL | "
-                "%glm mcp list | %glm mcp remove NAME"
+                "Usage: %glm mcp add [--trusted] NAME -- COMMAND ARGS... | "
+                "%glm mcp add [--trusted] NAME URL | %glm mcp list | %glm mcp remove NAME"
             )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _connected(name: str, tools: list[Tool], trusted: bool) -> str:
+    """The line after `%glm mcp add`: the tools, and which of them run without asking."""
+    listed = ", ".join(t.name for t in tools) or "no tools"
+    unasked = [t.name for t in tools if t.read_only]
+    if unasked:
+        note = f" Trusted: {', '.join(unasked)} (marked read-only by the server) run unasked."
+    elif trusted:
+        note = " Trusted, but no tool is marked read-only: every call asks first."
+    else:
+        note = " Every call asks for approval (--trusted lets tools it marks read-only skip it)."
+    return f"Connected `{name}`: {listed}.{note}"

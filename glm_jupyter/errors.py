@@ -16,14 +16,22 @@
     ├── ConnectionFailedError       no connection, or the server went silent (retried first)
     └── StreamInterruptedError      the stream broke after output started (never retried)
 
-Every message says what to do next. None of them ever holds the API key.
+Every message says what to do next. None of them ever holds the API key, nor credentials
+written into a URL (`http://user:pw@host`, `?api_key=...`): those are masked as `***`.
 """
 
 from __future__ import annotations
 
+from .redact import redact_text
+
 
 class GLMError(Exception):
     """Base class of every glm-jupyter error."""
+
+    def __init__(self, *args: object) -> None:
+        # Messages quote the base URL; masking here covers every message, whoever built it,
+        # and `args` as well as `str()`, which tracebacks and pickling both read.
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigurationError(GLMError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from . import catalog, errors
 from .messages import StreamFailure
 from .providers import Provider
+from .redact import redact_url
 
 RETRYABLE_CODES = frozenset({"1302", "1303", "1305"})  # concurrency, frequency, overloaded
 QUOTA_CODES = frozenset({"1304", "1308", "1310"})
@@ -19,7 +20,7 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 @dataclass(frozen=True, slots=True)
 class ErrorContext:
-    """What an error message may mention: never the key itself."""
+    """What an error message may mention: never the key, nor the base URL's credentials."""
 
     provider: Provider
     base_url: str
@@ -27,11 +28,21 @@ class ErrorContext:
     prompt_chars: int = 0
     scrub: Callable[[str], str] = str
 
+    def __post_init__(self) -> None:
+        # Every message below quotes `base_url`: it is kept only as shown.
+        object.__setattr__(self, "base_url", redact_url(self.base_url))
+
 
 def _key_hint(provider: Provider) -> str:
     if provider.key_env is None:
         return "set GLM_API_KEY to the key your server expects (or start it without one)"
     return f"set {provider.key_env} (or GLM_API_KEY) to a valid key and restart the kernel"
+
+
+def _at(ctx: ErrorContext, path: str) -> str:
+    from .client import join_url  # the client imports this module
+
+    return join_url(ctx.base_url, path)  # before a query such as `?api_key=***`
 
 
 def _known_models() -> str:
@@ -65,7 +76,7 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
             pull = f" (or `ollama pull {ctx.model}`)" if ctx.provider.name == "ollama" else ""
             return make(
                 errors.ModelNotFoundError,
-                f"This server does not serve {ctx.model!r}: {ctx.base_url}/models lists the names "
+                f"This server does not serve {ctx.model!r}: {_at(ctx, '/models')} lists the names "
                 f"it does{pull}. Choose one with -m MODEL, %config GLM.model = '...' or GLM_MODEL.",
             ), False
         return make(
@@ -105,7 +116,7 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
     if status == 404:
         return make(
             errors.InvalidRequestError,
-            f"Nothing answers at {ctx.base_url}/chat/completions: "
+            f"Nothing answers at {_at(ctx, '/chat/completions')}: "
             "check GLM_BASE_URL / GLM_PROVIDER.",
         ), False
     return make(

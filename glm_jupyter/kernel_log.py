@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .redact import redact_text
 from .tee import StreamTee
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -151,10 +152,11 @@ class KernelLog:
             self._add(record, _safe_repr(result.result))
         error = result.error_before_exec or result.error_in_exec
         if error is not None and not isinstance(error, KeyboardInterrupt):
+            # The error goes to the model with --error or %glm explain: no URL credentials.
             self.last_error = record.error = ErrorRecord(
                 type_name=type(error).__name__,
-                message=str(error),
-                traceback=format_traceback(error, self.shell),
+                message=redact_text(str(error)),
+                traceback=redact_text(format_traceback(error, self.shell)),
                 cell_source=record.source,
                 number=record.number,
             )
@@ -186,6 +188,7 @@ class KernelLog:
                 self._displays[display_id] = (record, len(record.outputs) - 1)
 
     def _add(self, record: CellRecord, text: str) -> None:
+        text = redact_text(text)  # outputs are sent as context: no URL credentials in them
         room = self.chars - record.size
         if room <= 0:
             return
@@ -196,6 +199,7 @@ class KernelLog:
     def _replace(self, record: CellRecord, index: int, text: str) -> None:
         if index >= len(record.outputs):
             return
+        text = redact_text(text)
         room = self.chars - (record.size - len(record.outputs[index]))
         piece = text if len(text) <= room else text[: max(room, 0)] + "…"
         record.size += len(piece) - len(record.outputs[index])

@@ -18,6 +18,7 @@ from .messages import (
     Usage,
     UsageReport,
 )
+from .redact import redact_text
 
 
 class TextBuffer:
@@ -132,7 +133,8 @@ class Reply:
     def end(self, status: str, error: str | None = None) -> None:
         """Mark the reply finished: done, interrupted or error."""
         self.status = status
-        self.error = error
+        # The error goes into the response JSON, the Markdown and the saved notebook.
+        self.error = None if error is None else redact_text(error)
         self.ended_at = time.monotonic()
 
     @property

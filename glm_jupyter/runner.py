@@ -24,6 +24,7 @@ from .kernel_log import KernelLog
 from .policy import PolicyGuard
 from .prompt import context_line, interpolate, ordered, user_message
 from .providers import ThinkTags
+from .redact import redact_text
 from .render import DisplayRenderer, Renderer, TerminalRenderer
 from .reply import Reply
 from .settings import GLM, Settings, resolve
@@ -43,7 +44,8 @@ __all__ = ["ContextRequest", "Request", "Session"]
 
 
 def _describe(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, GLMError) else f"{type(exc).__name__}: {exc}"
+    # A GLMError masks URL credentials itself; anything else (httpx's own errors) may not.
+    return str(exc) if isinstance(exc, GLMError) else redact_text(f"{type(exc).__name__}: {exc}")
 
 
 class Session:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .redact import redact_text, redact_url
+
 if TYPE_CHECKING:
     import httpx
 
@@ -20,9 +22,9 @@ def served_models(s: Settings, transport: httpx.BaseTransport | None = None) -> 
     """Model ids the server at `s.base_url` lists; raises httpx errors or ValueError."""
     import httpx
 
-    from .client import BearerAuth
+    from .client import BearerAuth, join_url
 
-    url = s.base_url.rstrip("/") + "/models"
+    url = join_url(s.base_url, "/models")
     auth = BearerAuth(s.api_key) if s.api_key else None
     with httpx.Client(transport=transport, timeout=TIMEOUT, auth=auth) as http:
         response = http.get(url)
@@ -38,12 +40,13 @@ def served_section(s: Settings, transport: httpx.BaseTransport | None = None) ->
     """Markdown on what the configured local server serves ("" for a hosted provider)."""
     if not s.provider.local or not s.base_url:
         return ""
-    where = f"{s.provider.label} at `{s.base_url}`"
+    where = f"{s.provider.label} at `{redact_url(s.base_url)}`"
     try:
         ids = served_models(s, transport)
     except Exception as exc:  # refused, timed out, 404, not JSON: all mean "cannot tell"
-        brief = " ".join(str(exc).split())[:200] or type(exc).__name__
-        text = s.api_key.scrub(brief) if s.api_key else brief
+        # Masked before clipping, so a cut cannot leave half a credential unrecognised.
+        said = s.api_key.scrub(str(exc)) if s.api_key else str(exc)
+        text = " ".join(redact_text(said, s.base_url).split())[:200] or type(exc).__name__
         return (
             f"**{where}** did not list its models ({text}). Is the server running, and is "
             "`GLM_BASE_URL` its `/v1` address?"

@@ -13,6 +13,7 @@ from traitlets.config import Configurable
 from .errors import ConfigurationError, MissingAPIKeyError
 from .keys import Secret, find_key
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
+from .redact import dataclass_repr, redact_url
 
 PERSONAS = ("assistant", "tutor")
 
@@ -97,8 +98,10 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # said with the answer (e.g. a setting the course policy fixed)
 
+    __repr__ = dataclass_repr  # the base URL's credentials stay out of logs and tracebacks
+
     def describe(self) -> list[tuple[str, str, str]]:
-        """(name, value, source) rows, the key redacted, for `%glm config`."""
+        """(name, value, source) rows for `%glm config`, the key and URL credentials hidden."""
         rows = []
         for name in [f.name for f in fields(self) if f.name not in ("sources", "notes")]:
             value: Any = getattr(self, name)
@@ -106,6 +109,8 @@ class Settings:
                 value = self.provider.name
             elif name == "api_key":
                 value = "*** (set)" if value else "(none)"
+            elif name == "base_url":
+                value = redact_url(value)
             rows.append((name, str(value), self.sources.get(name, "default")))
         return rows
 

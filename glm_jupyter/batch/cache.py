@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..messages import Usage
+from ..redact import redact_url
 
 FILE_NAME = "batch.sqlite3"
 # Transport details that do not change the answer: the same question streamed or not is the same.
@@ -36,13 +37,14 @@ def default_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def request_key(provider: str, base_url: str, body: Mapping[str, Any], schema: Any = None) -> str:
     """Hash of the server, the request body (model, messages, temperature, max_tokens, thinking,
-    response format, ...) and the schema; the API key is never part of a request body."""
+    response format, ...) and the schema; never of the API key or the URL's credentials."""
     shaping = {k: v for k, v in body.items() if k not in _NOT_SHAPING}
     text = json.dumps(
         {
             "v": 1,
             "provider": provider,
-            "base_url": base_url.rstrip("/"),
+            # As shown: credentials do not shape an answer, and no hash of them goes to disk.
+            "base_url": redact_url(base_url).rstrip("/"),
             "body": shaping,
             "schema": schema,
         },
