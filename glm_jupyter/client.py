@@ -95,6 +95,7 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 
 TRUNCATED = "truncated"
+EMPTY = "empty"  # a whole (non-streamed) answer with no completion and no error in it
 
 
 class _Exchange:
@@ -176,8 +177,10 @@ class _Exchange:
         text = payload.decode("utf-8", "replace")
         try:
             # scan_once skips json.loads' encoding sniffing and whitespace regexes: this runs
-            # once per token.
-            obj, end = _scan(text, 0)
+            # once per token. Leading whitespace is skipped: OpenRouter pads non-streamed bodies
+            # with newlines while the answer is being made.
+            start = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
+            obj, end = _scan(text, start)
             if end != len(text) and text[end:].strip():
                 raise ValueError("extra data")
         except (ValueError, StopIteration):
@@ -201,11 +204,16 @@ class _Exchange:
         out.append(StreamFailure("malformed", f"skipped a malformed chunk: {excerpt}", fatal=False))
 
     def whole(self, body: bytes) -> list[Event]:
-        """A non-streamed JSON answer."""
+        """A non-streamed JSON answer; one that holds no completion is an error, never an empty
+        success."""
         self.done = True
         out: list[Event] = []
         self._parse("message", body, out)
-        return out + self.end()
+        out += self.end()
+        if not self._parser.finished and not any(type(e) is StreamFailure and e.fatal for e in out):
+            excerpt = self.endpoint.scrub(body.decode("utf-8", "replace").strip())[:160]
+            out.append(StreamFailure(EMPTY, f"the answer held no completion: {excerpt!r}"))
+        return out
 
     def end(self) -> list[Event]:
         """The body ended: the last held events, then a fatal failure if it was cut short."""
@@ -227,6 +235,13 @@ class _Exchange:
 
     def error_for(self, failure: StreamFailure) -> errors.GLMError:
         """The exception to raise for a fatal failure inside a 200 stream."""
+        if failure.code == EMPTY:
+            return errors.EmptyAnswerError(
+                f"{self.endpoint.provider.label} ({self.endpoint.shown_base_url}) answered, but "
+                f"{failure.message}. Nothing was kept as an answer; run the cell again, and if "
+                "it repeats, check GLM_BASE_URL / GLM_PROVIDER (%glm config).",
+                status=200,
+            )
         if failure.code == TRUNCATED:
             return errors.StreamInterruptedError(
                 f"The stream from {self.endpoint.shown_base_url} ended before the answer was "

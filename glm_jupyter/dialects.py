@@ -125,15 +125,19 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
-def parse_usage(raw: dict[str, Any]) -> Usage:
-    """Usage from any dialect: cached and reasoning tokens live in `*_details` sub-objects."""
+def parse_usage(raw: dict[str, Any], timings: Any = None) -> Usage:
+    """Usage from any dialect: cached and reasoning tokens live in `*_details` sub-objects;
+    llama.cpp's server also counts the prompt tokens its cache served in `timings.cache_n`."""
     prompt_details = raw.get("prompt_tokens_details") or {}
     completion_details = raw.get("completion_tokens_details") or {}
     cost = raw.get("cost")
+    cached = _int(prompt_details.get("cached_tokens"))
+    if not cached and isinstance(timings, dict):
+        cached = _int(timings.get("cache_n"))
     return Usage(
         prompt_tokens=_int(raw.get("prompt_tokens")),
         completion_tokens=_int(raw.get("completion_tokens")),
-        cached_tokens=_int(prompt_details.get("cached_tokens")),
+        cached_tokens=cached,
         reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
     )
@@ -146,9 +150,17 @@ def error_from_chunk(raw: Any, status: int | None = None) -> StreamFailure:
         return StreamFailure(code=None, message=str(error), status=status)
     code = error.get("code")
     message = error.get("message") or error.get("msg") or error.get("detail") or str(error)
+    if status is None and _http_status(code):  # OpenRouter: the HTTP status, as an integer
+        status = int(str(code))
     return StreamFailure(
         code=None if code is None else str(code), message=str(message), status=status, raw=error
     )
+
+
+def _http_status(code: Any) -> bool:
+    """An error code that is an HTTP status (`429`, `"502"`), not a Z.ai business code."""
+    text = str(code) if type(code) in (int, str) else ""
+    return len(text) == 3 and text.isdigit() and 400 <= int(text) <= 599
 
 
 def _details_text(details: Any) -> str:
@@ -205,7 +217,7 @@ class ChunkParser:
                 self.finished = True
         usage = chunk.get("usage")
         if usage:
-            out.append(UsageReport(parse_usage(usage)))
+            out.append(UsageReport(parse_usage(usage, chunk.get("timings"))))
 
     def close(self) -> list[Event]:
         """End of stream: whatever the tag splitter still holds."""

@@ -13,6 +13,7 @@
     │   ├── RateLimitError          429, codes 1302, 1303, 1305 (retried first)
     │   ├── QuotaExceededError      1304, 1308, 1310
     │   └── ServerError             5xx (retried first)
+    │       └── EmptyAnswerError    a 200 answer with no completion in it
     ├── ConnectionFailedError       no connection, or the server went silent (retried first)
     └── StreamInterruptedError      the stream broke after output started (never retried)
 
@@ -85,6 +86,10 @@ class QuotaExceededError(APIError):
 
 class ServerError(APIError):
     """The server failed (5xx)."""
+
+
+class EmptyAnswerError(ServerError):
+    """The server answered 200, but the body held no completion (no choices, no error)."""
 
 
 class ConnectionFailedError(GLMError):

@@ -16,6 +16,16 @@ RETRYABLE_CODES = frozenset({"1302", "1303", "1305"})  # concurrency, frequency,
 QUOTA_CODES = frozenset({"1304", "1308", "1310"})
 AUTH_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+# OpenAI-style string codes (OpenRouter passes some on from upstream), as the Z.ai code that
+# means the same; the message still quotes the code the server sent.
+NAMED_CODES = {
+    "invalid_api_key": "1000",
+    "model_not_found": "1211",
+    "context_length_exceeded": "1261",
+    "content_filter": "1301",
+    "rate_limit_exceeded": "1302",
+    "insufficient_quota": "1304",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +68,9 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
     server = f"{where} said{f' [{tag}]' if tag else ''}: {said}"
 
     def make(cls: type[errors.APIError], advice: str) -> errors.APIError:
-        return cls(f"{server}\n{advice}", status=status, code=code)
+        return cls(f"{server}\n{advice}", status=status, code=failure.code)
+
+    code = NAMED_CODES.get(code or "", code)
 
     if status == 401 or code in AUTH_CODES:
         return make(
@@ -97,6 +109,12 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
         return make(
             errors.ContentFilterError,
             "The provider's safety filter flagged the content; rephrase the prompt.",
+        ), False
+    if status == 402:  # OpenRouter: the account's credits are spent
+        return make(
+            errors.QuotaExceededError,
+            "The account has no credits left for this request: add credits, or ask for fewer "
+            "output tokens (--max-tokens).",
         ), False
     if code in QUOTA_CODES:
         return make(

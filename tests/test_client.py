@@ -228,6 +228,74 @@ def test_non_streamed_json_answer(mode: str, ctype: str) -> None:
     assert not failures_of(events)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [b"\n" * 22, b"\n \n" * 44, b"\r\n\t"])
+def test_padded_non_streamed_answer(mode: str, padding: bytes) -> None:
+    # OpenRouter writes newlines while the answer is made, before the JSON body.
+    body = padding + json.dumps(ZAI_NON_STREAMED).encode() + b"\n"
+    response = httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    events = ok(mode, Script(response))
+    assert content_of(events) == ("Need the weather.", "Checking.")
+    assert Finish("tool_calls") in events
+    assert usage_of(events)[0].usage == Usage(50, 20, 10, 5)
+    assert not failures_of(events)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_padded_stream_chunks(mode: str) -> None:
+    body = b"".join(b"data:   " + json.dumps(c).encode() + b"\n\n" for c in ZAI_CHUNKS)
+    events = ok(mode, Script(sse_response(body + b"data: [DONE]\n\n")))
+    assert events == ZAI_FULL_EVENTS
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "body", [b"", b"\n\n\n", b"{}", b'{"choices": []}', b"<html>busy</html>", b'{"id": "x"}']
+)
+def test_non_streamed_answer_without_a_completion_is_an_error(mode: str, body: bytes) -> None:
+    response = httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    events, exc = fails(mode, Script(response), errors.EmptyAnswerError)
+    assert content_of(events) == ("", "")
+    assert isinstance(exc, errors.ServerError)
+    assert "held no completion" in str(exc)
+    assert "run the cell again" in str(exc)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (429, errors.RateLimitError),
+        ("429", errors.RateLimitError),
+        (402, errors.QuotaExceededError),
+        (401, errors.AuthenticationError),
+        (502, errors.ServerError),
+        ("rate_limit_exceeded", errors.RateLimitError),
+        ("context_length_exceeded", errors.PromptTooLongError),
+    ],
+)
+def test_openrouter_error_codes(mode: str, code: Any, kind: type[errors.APIError]) -> None:
+    # OpenRouter's mid-stream error: the HTTP status as an integer code, finish_reason "error".
+    error = {
+        "id": "gen-1",
+        "object": "chat.completion.chunk",
+        "error": {"code": code, "message": "Upstream said no"},
+        "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+    }
+    stream = sse_bytes([OPENROUTER_CHUNKS[0], error])
+    _, exc = fails(mode, Script(sse_response(stream)), kind)
+    assert "Upstream said no" in str(exc)
+    assert exc.code == str(code)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_error_body_with_status_200(mode: str) -> None:
+    body = json.dumps({"error": {"code": 429, "message": "slow down"}}).encode()
+    response = httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    _, exc = fails(mode, Script(response), errors.RateLimitError)
+    assert exc.status == 429
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -497,6 +497,22 @@ def test_parse_usage_details_and_cost() -> None:
     assert parse_usage({"prompt_tokens": "12"}).prompt_tokens == 0
 
 
+def test_llamacpp_cached_tokens_from_details_or_timings() -> None:
+    # llama.cpp's server: cached prompt tokens in the usage details (newer) and in
+    # `timings.cache_n`, a sibling of `usage` in the final chunk.
+    final = {
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 240, "completion_tokens": 12, "total_tokens": 252},
+        "timings": {"cache_n": 236, "prompt_n": 4, "predicted_n": 12},
+    }
+    out: list[Any] = []
+    ChunkParser().feed(final, out)
+    assert out[-1] == UsageReport(Usage(240, 12, cached_tokens=236))
+    detailed = {**final["usage"], "prompt_tokens_details": {"cached_tokens": 230}}  # type: ignore[dict-item]
+    assert parse_usage(detailed, final["timings"]).cached_tokens == 230
+    assert parse_usage(final["usage"], {"cache_n": "x"}).cached_tokens == 0  # type: ignore[arg-type]
+
+
 # --- requests -----------------------------------------------------------------------------------
 
 ALL = sorted(PROVIDERS)

@@ -101,11 +101,15 @@ class AnswerCache:
                 chunk,
             )
             for key, text, usage in rows:
-                found[key] = Cached(text, _usage(usage))
+                if text.strip():  # a blank answer (stored by an older version) is no answer
+                    found[key] = Cached(text, _usage(usage))
         return found
 
     def put(self, key: str, text: str, usage: Usage | None) -> None:
-        """Store one answer (replacing an older one for the same request)."""
+        """Store one answer (replacing an older one for the same request); a blank one is not
+        an answer and is not stored."""
+        if not text.strip():
+            return
         counts = json.dumps(
             {**usage.as_dict(), "cost_usd": usage.cost_usd} if usage is not None else {}
         )

@@ -211,6 +211,9 @@ class Batch:
             self.on_usage(reply.usage)
         if reply.finish_reason == "sensitive":
             return Outcome(error="the provider's safety filter stopped this answer")
+        if not reply.content.text.strip():  # never an empty success: asked again next run
+            why = f" (finish reason {reply.finish_reason})" if reply.finish_reason else ""
+            return Outcome(error=f"the model's answer was empty{why}")
         outcome = self.job.judge(reply.content.text)
         if outcome.error is None and self.cache is not None:
             self.cache.put(self.job.keys[index], reply.content.text, reply.usage)
