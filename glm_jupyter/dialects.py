@@ -211,7 +211,7 @@ class ChunkParser:
                 if calls:
                     out.extend(_tool_call_delta(c, i) for i, c in enumerate(calls))
             reason = choice.get("finish_reason")
-            if reason:
+            if reason and not self.finished:  # OpenRouter repeats it beside the usage
                 out.extend(self._tags.close())
                 out.append(Finish(str(reason)))
                 self.finished = True

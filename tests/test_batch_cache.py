@@ -105,6 +105,36 @@ def test_only_successes_are_cached(simulator: Any, point: Any) -> None:
     assert again == [{"ok": True}] * 3
 
 
+def test_openrouter_batch_answers_and_retries_what_failed(
+    simulator: Any, monkeypatch: pytest.MonkeyPatch, cache_dir: Path
+) -> None:
+    # OpenRouter pads its non-streamed bodies with whitespace; a batch sends stream: false.
+    refused = {"kind": "http_error", "status": 400, "times": 1}
+    sim = simulator(
+        {
+            "turns": [
+                {"match": "refused", "content": "later", "fault": refused},
+                {"match": "blank", "content": ""},
+            ],
+            "default": {"content": "an answer"},
+        },
+        dialect="openrouter",
+    )
+    monkeypatch.setenv("GLM_PROVIDER", "openrouter")
+    monkeypatch.setenv("GLM_BASE_URL", sim.base_url)
+    monkeypatch.setenv("GLM_API_KEY", SECRET)
+    items = ["one", "refused", "blank", "two"]
+    first = glm_jupyter.map("{item}", items, progress=False)
+    assert list(first) == ["an answer", None, None, "an answer"]
+    assert any("empty" in message for message in first.attrs["glm_errors"].values())
+    assert _stored(cache_dir) == 2  # neither the failure nor the blank answer
+    sim.reset()
+    again = glm_jupyter.map("{item}", items, progress=False)
+    assert sorted(_asked(sim)) == ["blank", "refused"]
+    assert list(again) == ["an answer", "later", "an answer", "an answer"]  # turns match once
+    assert _stored(cache_dir) == 4
+
+
 def test_duplicate_items_are_asked_once(simulator: Any, point: Any) -> None:
     sim = simulator()
     point(sim)

@@ -1,4 +1,4 @@
-"""`%%glm` end to end over real HTTP: every dialect, recorded real streams, every fault."""
+"""`%%glm` end to end over real HTTP: every dialect, provider-shaped streams, every fault."""
 
 from __future__ import annotations
 
@@ -114,8 +114,8 @@ def test_terminal_renderer_writes_nothing_for_the_held_reasoning_mark() -> None:
     assert out.getvalue() == "Hello"
 
 
-def _recorded(path: Path) -> tuple[str, str]:
-    """The content and reasoning a recorded stream carries, read straight from its lines."""
+def _streamed(path: Path) -> tuple[str, str]:
+    """The content and reasoning a stream file carries, read straight from its lines."""
     content, reasoning = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("data: {"):
@@ -128,11 +128,11 @@ def _recorded(path: Path) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(("name", "provider"), [("zai", "zai"), ("openrouter", "openrouter")])
-def test_recorded_real_streams(shell: Any, simulator: Any, name: str, provider: str) -> None:
+def test_provider_shaped_streams(shell: Any, simulator: Any, name: str, provider: str) -> None:
     sim = simulator(SCENARIOS / f"{name}_replay.json")
     use(shell, sim, provider)
     ran = run(shell, "%%glm -o ans\nWhat's the weather in Florence?")
-    content, reasoning = _recorded(SCENARIOS / f"{name}_recorded.sse")
+    content, reasoning = _streamed(SCENARIOS / f"{name}_shaped.sse")
     assert shell.user_ns["ans"] == content
     assert ran.response["reasoning"] == reasoning
     assert reasoning in ran.final["text/markdown"]

@@ -71,10 +71,12 @@ class ChunkBuilder:
         return self._delta_chunk(self._with_role({"content": text}))
 
     def _tool_chunk(self, entry: Json) -> Json:
-        # Z.ai sends tool-call deltas without a role; Ollama and OpenRouter repeat it.
+        # Z.ai sends tool-call deltas without a role; Ollama and OpenRouter repeat it, and
+        # OpenRouter's content beside a tool call is null, not "".
         delta: Json = {"tool_calls": [entry]}
         if self.d.openai_style and self.d.role_in_deltas:
-            delta = {"role": "assistant", "content": "", **delta}
+            content = None if self.d.name == "openrouter" else ""
+            delta = {"role": "assistant", "content": content, **delta}
         return self._delta_chunk(delta)
 
     def tool_whole(self, call: PlannedCall) -> Json:
@@ -142,9 +144,12 @@ class ChunkBuilder:
             choice["native_finish_reason"] = reason
         return self.chunk([choice])
 
-    def usage_chunk(self, counts: Counts) -> Json:
-        """The trailing usage-only chunk (`choices` empty) of OpenAI-style streams."""
-        return self.chunk([], usage=self.usage(counts))
+    def usage_chunk(self, plan: Plan) -> Json:
+        """The trailing usage chunk of OpenAI-style streams: `choices` empty, except on
+        OpenRouter, which repeats the finishing choice beside the usage."""
+        if self.d.name == "openrouter":
+            return {**self.finish(plan), "usage": self.usage(plan.counts)}
+        return self.chunk([], usage=self.usage(plan.counts))
 
     def completion(self, reasoning: str, content: str, plan: Plan) -> Json:
         """A whole non-streamed `chat.completion` object."""

@@ -101,7 +101,7 @@ _TABLE = {
         tools="fragments",
         tool_start_has_arguments=True,
         usage_mode="final_chunk",
-        usage_detail="plain",
+        usage_detail="cached",  # prompt_tokens_details.cached_tokens, and timings.cache_n
         response_id_prefix="chatcmpl-",
         tool_id_prefix="",
     ),

@@ -16,6 +16,9 @@ Event = tuple[EventKind, bytes]
 
 DONE = b"data: [DONE]\n\n"
 OPENROUTER_COMMENT = b": OPENROUTER PROCESSING\n\n"
+# OpenRouter writes newlines before a non-streamed body while the answer is made (22 to 132
+# bytes of them in the exchanges the project's parser was checked against).
+OPENROUTER_PADDING = b"\n" * 22 + b" " * 10
 # A data line whose JSON stops mid-object, as a proxy that mangles a stream would send it.
 MALFORMED_LINE = b'data: {"choices": [{"delta": {"content": \n\n'
 
@@ -81,12 +84,13 @@ def stream_events(plan: Plan, builder: ChunkBuilder, *, include_usage: bool) -> 
             yield "token", template.render(piece)
     yield "tail", encode_event(builder.finish(plan))
     if d.usage_mode != "final_chunk" and include_usage:
-        yield "tail", encode_event(builder.usage_chunk(plan.counts))
+        yield "tail", encode_event(builder.usage_chunk(plan))
     yield "tail", DONE
 
 
 def completion_body(plan: Plan, builder: ChunkBuilder) -> bytes:
-    """The JSON body of a non-streamed response."""
+    """The JSON body of a non-streamed response (OpenRouter's after its whitespace padding)."""
     reasoning = "".join(plan.reasoning)
     content = "".join(plan.content)
-    return encode_json(builder.completion(reasoning, content, plan))
+    body = encode_json(builder.completion(reasoning, content, plan))
+    return OPENROUTER_PADDING + body if builder.d.name == "openrouter" else body
