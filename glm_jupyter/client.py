@@ -101,7 +101,9 @@ EMPTY = "empty"  # a whole (non-streamed) answer with no completion and no error
 class _Exchange:
     """One logical request across its attempts: everything except the I/O."""
 
-    __slots__ = ("_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint", "started")
+    __slots__ = (
+        "_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint", "seen", "started"
+    )  # fmt: skip
 
     def __init__(self, endpoint: Endpoint, payload: dict[str, Any], think_tags: ThinkTags) -> None:
         self.endpoint = endpoint
@@ -109,6 +111,7 @@ class _Exchange:
         self.attempt = 0
         self.started = False  # a 200 arrived: from here on nothing is retried
         self.done = False  # `[DONE]` arrived
+        self.seen = False  # any data event arrived
         self._decoder = SSEDecoder()
         self._parser = ChunkParser(think_tags)
         self._ctx = ErrorContext(
@@ -167,6 +170,7 @@ class _Exchange:
         """Events completed by one network chunk; a fatal `StreamFailure` ends the list."""
         out: list[Event] = []
         for name, payload in self._decoder.feed(data):
+            self.seen = True
             if payload == b"[DONE]":
                 self.done = True
                 break
@@ -219,10 +223,22 @@ class _Exchange:
         """The body ended: the last held events, then a fatal failure if it was cut short."""
         out: list[Event] = []
         for name, payload in self._decoder.close():
+            self.seen = True
             if payload != b"[DONE]":
                 self._parse(name, payload, out)
         out += self._parser.close()
-        if not (self.done or self._parser.finished):
+        if not (self.done or self._parser.finished or self.seen):
+            # llama.cpp-python's server, for one, answers a prompt over the window this way.
+            sent = self._ctx.prompt_chars
+            out.append(
+                StreamFailure(
+                    EMPTY,
+                    f"the stream held no data at all ({sent:,} "
+                    "characters of prompt were sent: a server that refuses a request after "
+                    "opening its reply, say for a prompt over the model's window, sends nothing)",
+                )
+            )
+        elif not (self.done or self._parser.finished):
             out.append(StreamFailure(TRUNCATED, "the stream ended without a finish reason"))
         return out
 
@@ -239,7 +255,8 @@ class _Exchange:
             return errors.EmptyAnswerError(
                 f"{self.endpoint.provider.label} ({self.endpoint.shown_base_url}) answered, but "
                 f"{failure.message}. Nothing was kept as an answer; run the cell again, and if "
-                "it repeats, check GLM_BASE_URL / GLM_PROVIDER (%glm config).",
+                "it repeats, read the server's log, or check GLM_BASE_URL / GLM_PROVIDER "
+                "(%glm config).",
                 status=200,
             )
         if failure.code == TRUNCATED:

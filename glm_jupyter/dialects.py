@@ -8,7 +8,7 @@ Ollama in `reasoning`, OpenRouter in `reasoning` plus `reasoning_details`, llama
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .messages import (
@@ -26,6 +26,10 @@ from .providers import Provider, ThinkTags
 from .thinktags import ThinkTagSplitter
 
 # --- requests ---------------------------------------------------------------------------------
+
+
+# Fields of a request that the conversation and the client own: extra_body cannot change them.
+_OWNED = frozenset({"model", "messages", "stream", "stream_options", "tools", "tool_choice"})
 
 
 def wire_message(message: Message, provider: Provider, *, with_reasoning: bool) -> dict[str, Any]:
@@ -88,8 +92,10 @@ def build_request(
     tools: Sequence[dict[str, Any]] = (),
     preserve_thinking: bool = False,
     stream: bool = True,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body for `{base}/chat/completions`, in this provider's dialect."""
+    """The JSON body for `{base}/chat/completions`, in this provider's dialect; `extra` adds
+    server-specific fields (`GLM.extra_body`), never replacing the conversation or streaming."""
     # Reasoning goes back when the server keeps it (preserved thinking) and, always, on turns
     # that called tools: interleaved thinking needs it before the tool results.
     body: dict[str, Any] = {
@@ -112,6 +118,9 @@ def build_request(
             body["tool_choice"] = "auto"
         if stream and provider.tool_stream:
             body["tool_stream"] = True
+    for name, value in (extra or {}).items():
+        if name not in _OWNED:
+            body[name] = value
     body["stream"] = stream
     if stream and provider.usage_option:
         body["stream_options"] = {"include_usage": True}

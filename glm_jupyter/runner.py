@@ -231,6 +231,7 @@ class Session:
             thinking=s.thinking,
             temperature=s.temperature,
             max_tokens=s.max_tokens,
+            extra=s.extra_body,
             json_mode=bool(json_mode),
             tools=tools or (),
             preserve_thinking=s.preserve_thinking or preserve,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
 from .errors import ConfigurationError, MissingAPIKeyError
@@ -35,6 +35,10 @@ class GLM(Configurable):
     ).tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Cap on output tokens.").tag(config=True)
+    extra_body = Dict(
+        help="More fields for every request body, for what a server takes beyond the common "
+        "ones: llama.cpp's `grammar`, vLLM's `guided_json`, `top_k`, `min_p`."
+    ).tag(config=True)
     system = Unicode("", help="System prompt for new conversations.").tag(config=True)
     persona = Unicode(
         "", help=f"Persona: {', '.join(PERSONAS)}. Empty: GLM_PERSONA, else assistant."
@@ -80,6 +84,7 @@ class Settings:
     thinking: bool | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
     system: str = ""
     persona: str = "assistant"
     preserve_thinking: bool = False
@@ -125,6 +130,7 @@ _PLAIN = (
     "thinking",
     "temperature",
     "max_tokens",
+    "extra_body",
     "system",
     "preserve_thinking",
     "timeout",

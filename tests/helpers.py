@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,16 @@ def use(shell: Any, sim: Simulator, provider: str = "zai", **env: str) -> None:
     os.environ["GLM_BASE_URL"] = sim.base_url
     os.environ.setdefault("GLM_API_KEY", SECRET)
     os.environ.update(env)
+
+
+def stop(process: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """Stop a server process: terminate, and kill it if it has not exited after `grace` s."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)
 
 
 def write_policy(path: Path, rules: Any) -> Path:

@@ -544,9 +544,12 @@ def test_truncated_stream_without_done_or_finish(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_empty_200_body_is_truncated(mode: str) -> None:
-    events, _ = fails(mode, Script(sse_response(b"")), errors.StreamInterruptedError)
+@pytest.mark.parametrize("body", [b"", b": OPENROUTER PROCESSING\n\n"])
+def test_a_200_stream_without_data_is_an_empty_answer(mode: str, body: bytes) -> None:
+    events, exc = fails(mode, Script(sse_response(body)), errors.EmptyAnswerError)
     assert events == [StreamOpened()]
+    assert "held no data at all" in str(exc)
+    assert "characters of prompt" in str(exc)
 
 
 @pytest.mark.parametrize("mode", MODES)

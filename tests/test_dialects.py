@@ -598,6 +598,16 @@ def test_model_id_prefix(provider: str, model: str, wire: str) -> None:
     assert req(provider, model=model)["model"] == wire
 
 
+def test_extra_body_adds_server_fields_but_never_the_conversation() -> None:
+    extra = {"grammar": 'root ::= "hi"', "top_k": 5, "messages": [], "stream": False}
+    body = req("llamacpp", extra=extra, max_tokens=9)
+    assert body["grammar"] == 'root ::= "hi"'
+    assert body["top_k"] == 5
+    assert body["max_tokens"] == 9
+    assert body["messages"] != []
+    assert body["stream"] is True
+
+
 @pytest.mark.parametrize("provider", ALL)
 def test_stream_options_for_usage_option_providers(provider: str) -> None:
     body = req(provider)

@@ -26,6 +26,8 @@ from glm_jupyter.mcp_tools import (
 )
 from glm_jupyter.tools import NAME, ToolError
 
+from .helpers import stop
+
 SERVER = Path(__file__).with_name("mcp_server.py")
 COMMAND = [sys.executable, str(SERVER)]
 
@@ -58,12 +60,7 @@ def http_server() -> Iterator[str]:
             pytest.fail("the HTTP MCP server did not start listening")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
 
 
 async def test_stdio_tools_calls_remove_and_reconnect(servers: McpServers) -> None:

@@ -768,3 +768,26 @@ def test_shared_tokens_is_the_longest_common_token_prefix(a: str, b: str) -> Non
     while naive < min(len(ta), len(tb)) and ta[naive] == tb[naive]:
         naive += 1
     assert shared_tokens(Prompt.of(a), Prompt.of(b)) == naive
+
+
+# --- OpenRouter's own habits ----------------------------------------------------------------
+
+
+def test_openrouter_pads_non_streamed_bodies(client: httpx.Client) -> None:
+    turn = {"reasoning": "Think.", "content": "Four."}
+    with Simulator({"turns": [turn]}, dialect="openrouter") as sim:
+        r = post(client, sim, body(stream=False))
+    assert r.content.startswith(b"\n" * 22)
+    assert not r.content.lstrip().startswith(b"\n")
+    answer = json.loads(r.content)  # json.loads skips the padding, as a client must
+    assert answer["choices"][0]["message"]["content"] == "Four."
+    assert answer["choices"][0]["message"]["reasoning_details"][0]["text"] == "Think."
+
+
+def test_openrouter_tool_call_deltas_carry_null_content(client: httpx.Client) -> None:
+    turn = {"tool_calls": [{"name": "add", "arguments": {"a": 1}}], "finish_reason": "tool_calls"}
+    with Simulator({"turns": [turn]}, dialect="openrouter") as sim:
+        chunks = chunks_of(post(client, sim, body()).text)
+    calls = [d for d in deltas(chunks) if "tool_calls" in d]
+    assert calls
+    assert all(d["content"] is None and d["role"] == "assistant" for d in calls)

@@ -164,6 +164,7 @@ def plan(
             thinking=s.thinking,
             temperature=s.temperature,
             max_tokens=s.max_tokens,
+            extra=s.extra_body,
             json_mode=json or shape is not None,
             # Whole answers, not streams: nobody watches a batch token by token, one JSON body
             # parses cheaper than an event per token, and a body read to its end hands the
