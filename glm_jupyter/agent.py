@@ -16,14 +16,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import UsageError
-
 from .approval import Decision, TerminalApprover, WidgetApprover, show_arguments
+from .errors import AgentStopped, ClassroomLimitError, InputError, ToolError
 from .messages import Message, ToolCall
 from .prompt import user_message
 from .rawtools import parse_raw_tool_calls
 from .teaching import agent_system
-from .tools import Tool, ToolError
+from .tools import Tool
 
 if TYPE_CHECKING:
     from .reply import Reply
@@ -123,10 +122,6 @@ class StepView:
             self._handle = display(bundle, raw=True, display_id=True)
         else:
             self._handle.update(bundle, raw=True)
-
-
-class AgentStopped(Exception):
-    """The run stopped for a reason the person must hear (a loop, the step limit)."""
 
 
 class AgentRun:
@@ -332,14 +327,14 @@ def _check(session: Session, request: Request) -> Settings:
     s = session.settings(request.flags)
     session.admit(s, agent=True, auto=request.auto)  # the classroom policy, if there is one
     if not s.allow_agent:
-        raise UsageError("Agent mode is turned off here (GLM.allow_agent = False).")
+        raise ClassroomLimitError("Agent mode is turned off here (GLM.allow_agent = False).")
     if request.auto and not s.allow_auto:
-        raise UsageError(
+        raise ClassroomLimitError(
             "--auto is turned off here (GLM.allow_auto = False): every tool "
             "call needs approval. Run without --auto."
         )
     if session.shell is None:
-        raise UsageError("Agent mode needs an IPython shell to run code in.")
+        raise InputError("Agent mode needs an IPython shell to run code in.")
     return s
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from IPython.core.error import UsageError
-
+from .errors import InputError
 from .kernel_log import CellRecord, ErrorRecord, KernelLog, strip_ansi
 
 FRAME_TYPES = ("DataFrame", "Series", "LazyFrame")
@@ -68,14 +67,14 @@ class ContextBuilder:
         return self.shell.user_ns if self.shell is not None else {}
 
     def lookup(self, name: str, flag: str) -> Any:
-        """A variable by name, or a UsageError that suggests close matches."""
+        """A variable by name, or a InputError that suggests close matches."""
         ns = self.namespace
         if name in ns and not name.startswith("_"):
             return ns[name]
         public = [k for k in ns if not k.startswith("_")]
         close = difflib.get_close_matches(name, public, n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-        raise UsageError(f"{flag} {name}: there is no variable `{name}` in the notebook.{hint}")
+        raise InputError(f"{flag} {name}: there is no variable `{name}` in the notebook.{hint}")
 
     def summary(self, name: str, obj: Any, order: int) -> ContextBlock:
         """Any object, summarised within the budget."""
@@ -88,7 +87,7 @@ class ContextBuilder:
         """`--df NAME`."""
         obj = self.lookup(name, "--df")
         if not is_frame(obj):
-            raise UsageError(
+            raise InputError(
                 f"--df {name}: `{name}` is a {type(obj).__name__}, not a pandas or polars "
                 f"DataFrame or Series; send it with --var {name}."
             )
@@ -101,7 +100,7 @@ class ContextBuilder:
     def cells(self, count: int) -> ContextBlock:
         """`--cells N`: the last N executed cells, source and (clipped) outputs."""
         if count <= 0:
-            raise UsageError(f"--cells takes a positive number of cells; got {count}.")
+            raise InputError(f"--cells takes a positive number of cells; got {count}.")
         recent = self.log.recent(count) if self.log is not None else []
         parts = [f"### The last {len(recent)} executed cells"]
         if not recent:
@@ -122,7 +121,7 @@ class ContextBuilder:
         """`--cell N`: cell In [N], its (clipped) outputs and the traceback of any error."""
         record = self.log.cell(number) if self.log is not None else None
         if record is None:
-            raise UsageError(
+            raise InputError(
                 f"--cell {number}: In [{number}] has not run in this kernel, or is older than "
                 "the last 50 cells it keeps. Run that cell again, then ask."
             )
@@ -155,7 +154,7 @@ class ContextBuilder:
         """`--error`: the last exception (or `record`), its traceback and the failing cell."""
         error = record or (self.log.last_error if self.log is not None else None)
         if error is None:
-            raise UsageError("There is no error to send yet: --error needs a cell that raised.")
+            raise InputError("There is no error to send yet: --error needs a cell that raised.")
         message = error.message if self.send_rows else "(message withheld: --no-rows)"
         where = f"In [{error.number}]" if error.number is not None else "the cell"
         text = (
@@ -176,9 +175,9 @@ class ContextBuilder:
         try:
             nb = nbformat.read(target, as_version=4)
         except FileNotFoundError:
-            raise UsageError(f"--notebook: no notebook at {target}.") from None
+            raise InputError(f"--notebook: no notebook at {target}.") from None
         except Exception as exc:
-            raise UsageError(f"--notebook: cannot read {target}: {exc}") from None
+            raise InputError(f"--notebook: cannot read {target}: {exc}") from None
         parts = [f"### Notebook {target.name} (as last saved)"]
         for index, cell in enumerate(nb.cells, 1):
             fence = "python" if cell.cell_type == "code" else "markdown"
@@ -207,7 +206,7 @@ class ContextBuilder:
         for candidate in (os.environ.get("JPY_SESSION_NAME"), vscode):
             if candidate and str(candidate).endswith(".ipynb"):
                 return Path(candidate)
-        raise UsageError(
+        raise InputError(
             "--notebook: cannot tell which notebook this kernel belongs to (neither "
             "JPY_SESSION_NAME nor VS Code's __vsc_ipynb_file__ is set). Give the path: "
             "--notebook=analysis.ipynb"

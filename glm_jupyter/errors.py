@@ -2,7 +2,8 @@
 
     GLMError
     ├── ConfigurationError          settings that cannot work (unknown provider, no base URL)
-    │   └── MissingAPIKeyError      a cloud provider with no key in the environment
+    │   ├── MissingAPIKeyError      a cloud provider with no key in the environment
+    │   └── PolicyError             the classroom policy file cannot be used
     ├── APIError                    the server answered with an error (HTTP or in-stream)
     │   ├── AuthenticationError     401, codes 1000-1004
     │   ├── BalanceOrRegionError    1113: no balance, or a key used on the wrong region/plan
@@ -15,8 +16,17 @@
     │   └── ServerError             5xx (retried first)
     │       └── EmptyAnswerError    a 200 answer with no completion in it
     ├── ConnectionFailedError       no connection, or the server went silent (retried first)
-    └── StreamInterruptedError      the stream broke after output started (never retried)
+    ├── StreamInterruptedError      the stream broke after output started (never retried)
+    ├── InputError                  a flag, a name or a value that cannot work (bad input)
+    │   └── ClassroomLimitError     the classroom policy refuses this request
+    ├── SchemaError                 --schema / schema= is not something a JSON schema comes from
+    ├── AnswerNotJSONError          the answer is not JSON (or not the schema's) after a repair
+    ├── BatchCostError              a batch's estimated cost is above max_cost
+    ├── BatchStoppedError           a batch stopped: every further request would fail alike
+    ├── AgentStopped                an agent run stopped for a reason the person must hear
+    └── ToolError                   a tool failed; its message goes back to the model
 
+The magics show an `InputError` as IPython shows a `UsageError`: one line, no traceback.
 Every message says what to do next. None of them ever holds the API key, nor credentials
 written into a URL (`http://user:pw@host`, `?api_key=...`): those are masked as `***`.
 """
@@ -98,3 +108,39 @@ class ConnectionFailedError(GLMError):
 
 class StreamInterruptedError(GLMError):
     """The stream broke after output had started; what arrived is kept by the caller."""
+
+
+class PolicyError(ConfigurationError):
+    """The policy file cannot be used; requests are refused until it is fixed."""
+
+
+class InputError(GLMError):
+    """A flag, a name or a value that cannot work; the message says what to write instead."""
+
+
+class ClassroomLimitError(InputError):
+    """The classroom policy refuses this request: a model, a provider, a flag or a cap."""
+
+
+class SchemaError(GLMError):
+    """The object given to `--schema` cannot be turned into a JSON schema."""
+
+
+class AnswerNotJSONError(GLMError):
+    """The answer does not parse as JSON (or does not fit its schema) even after a repair."""
+
+
+class BatchCostError(GLMError):
+    """The estimated cost of a batch is above `max_cost`."""
+
+
+class BatchStoppedError(GLMError):
+    """A batch stopped early because every further request would fail the same way."""
+
+
+class AgentStopped(GLMError):
+    """The run stopped for a reason the person must hear (a loop, the step limit)."""
+
+
+class ToolError(GLMError):
+    """A tool failed in a way the model should hear about (its message becomes the result)."""

@@ -8,6 +8,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ToolError
 from .executor import Execution, KernelExecutor, clip
 from .summaries.opaque import describe_statically
 from .summaries.static import (
@@ -25,7 +26,7 @@ from .summaries.static import (
     safe_type,
     static_lookup,
 )
-from .tools import Tool, ToolError
+from .tools import Tool
 
 _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython"}
 _SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, range)

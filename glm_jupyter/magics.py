@@ -12,9 +12,11 @@ that looks like a subcommand, start it with `--`: `%glm -- help`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -22,6 +24,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import commands
+from .errors import InputError
 from .runner import Session
 from .turn import ContextRequest, Request
 
@@ -154,6 +157,17 @@ def glm(line: str = "", cell: str | None = None) -> None:
 USAGE = glm.parser.format_help()
 
 
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    """Bad input (a wrong flag, a classroom limit) shown as one line, the way IPython shows it."""
+    try:
+        yield
+    except InputError as exc:
+        # Exactly UsageError: IPython prints that one as a single line, anything else (a
+        # subclass too) with a traceback. The original stays as the cause for code that asks.
+        raise UsageError(str(exc)) from exc
+
+
 def _parse(flag_text: str) -> Any:
     # shlex, not IPython's arg_split: `-s 'Be terse.'` must arrive without its quotes.
     try:
@@ -264,10 +278,6 @@ class GLMMagics(Magics):
 
     # --- parsing -------------------------------------------------------------------------------
 
-    def cell_request(self, line: str, cell: str) -> Request:
-        """A `%%glm` cell as a request: flags on the line, the prompt in the body."""
-        return to_request(_parse(line), _tidy(cell))
-
     def line_request(self, line: str) -> Request | commands.Command:
         """A `%glm` line: a subcommand (by the rule in this module's docstring), or a request."""
         word, _, rest = line.strip().partition(" ")
@@ -299,38 +309,42 @@ class GLMMagics(Magics):
     @cell_magic("glm")  # type: ignore[arg-type]
     def glm_cell(self, line: str, cell: str) -> None:
         """Ask GLM the cell's text; flags on the first line (see `%glm help`)."""
-        args = _parse(line)
-        if args.map is not None:
-            from .batch.magic import run_map
+        with _one_line():
+            args = _parse(line)
+            if args.map is not None:
+                from .batch.magic import run_map
 
-            run_map(self.session, args, _tidy(cell))
-            return
-        self.session.ask(to_request(args, _tidy(cell)))
+                run_map(self.session, args, _tidy(cell))
+                return
+            self.session.ask(to_request(args, _tidy(cell)))
 
     @line_magic("glm")  # type: ignore[arg-type]
     @no_var_expand  # `{name}` is ours to fill in (summaries, JSON left alone), not IPython's
     def glm_line(self, line: str) -> None:
         """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help|...` manage."""
-        request = self._command(line)
-        if request is not None:
-            self.session.ask(request)
+        with _one_line():
+            request = self._command(line)
+            if request is not None:
+                self.session.ask(request)
 
     async def glm_cell_async(self, line: str, cell: str) -> None:
         """`%%glm` as a coroutine on the kernel's loop (what the input transformer calls)."""
-        args = _parse(line)
-        if args.map is not None:
-            from .batch.magic import run_map_async
+        with _one_line():
+            args = _parse(line)
+            if args.map is not None:
+                from .batch.magic import run_map_async
 
-            await run_map_async(self.session, args, _tidy(cell))
-            return
-        await self.session.ask_async(to_request(args, _tidy(cell)))
+                await run_map_async(self.session, args, _tidy(cell))
+                return
+            await self.session.ask_async(to_request(args, _tidy(cell)))
 
     async def glm_line_async(self, line: str) -> None:
         """`%glm` as a coroutine on the kernel's loop."""
-        parsed = self.line_request(line)
-        if isinstance(parsed, commands.Command) and parsed.name == "mcp":
-            await commands.mcp(self.session, parsed.text)
-            return
-        request = self._command(line)
-        if request is not None:
-            await self.session.ask_async(request)
+        with _one_line():
+            parsed = self.line_request(line)
+            if isinstance(parsed, commands.Command) and parsed.name == "mcp":
+                await commands.mcp(self.session, parsed.text)
+                return
+            request = self._command(line)
+            if request is not None:
+                await self.session.ask_async(request)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from .tools import NAME, Tool, ToolError
+from .errors import ToolError
+from .tools import NAME, Tool
 
 if TYPE_CHECKING:
     from mcp import ClientSession

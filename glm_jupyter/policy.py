@@ -27,14 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import UsageError
-
 from .conversation import UsageLedger
+from .errors import ClassroomLimitError, PolicyError
 from .policy_file import (
     POLICY_ENV,
     POLICY_FILE,
     Policy,
-    PolicyError,
     config_dirs,
     locate_policy,
     read_policy,
@@ -162,14 +160,13 @@ class PolicyGuard:
         """Count one response against the session (the same count `%glm usage` shows)."""
         self.ledger.add(model, usage, provider)
 
-    def _limit(self, policy: Policy, text: str) -> UsageError:
-        # UsageError itself, not a subclass: IPython shows exactly UsageError as one plain line.
-        return UsageError(f"{text} {policy.message}".strip())
+    def _limit(self, policy: Policy, text: str) -> ClassroomLimitError:
+        return ClassroomLimitError(f"{text} {policy.message}".strip())
 
     # --- what is sent ----------------------------------------------------------------------
 
     def shape(self, s: Settings, reresolve: Callable[[str], Settings] | None = None) -> Settings:
-        """`s` with what the policy fixes; UsageError for an explicit choice it forbids.
+        """`s` with what the policy fixes; ClassroomLimitError for an explicit choice it forbids.
 
         A value that is only a default (no flag, config or environment chose it) is replaced
         by the policy's (the first allowed model or provider); `reresolve(provider)` gives the
@@ -232,7 +229,7 @@ class PolicyGuard:
     # --- whether it may be sent --------------------------------------------------------------
 
     def check_request(self, s: Settings, *, agent: bool = False, auto: bool = False) -> None:
-        """Refuse (UsageError) a request the policy does not allow, before it is sent."""
+        """Refuse (ClassroomLimitError) a request the policy does not allow, before it is sent."""
         policy = self.current()
         if policy is None:
             return

@@ -14,16 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from .errors import PolicyError
 from .providers import PROVIDERS
 from .settings import PERSONAS
 
 POLICY_FILE = "glm_policy.json"
 POLICY_ENV = "GLM_POLICY"
-
-
-class PolicyError(ConfigurationError):
-    """The policy file cannot be used; requests are refused until it is fixed."""
 
 
 @dataclass(frozen=True)

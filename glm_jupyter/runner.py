@@ -13,12 +13,10 @@ from collections.abc import Mapping
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import UsageError
-
 from .context import ContextBlock, ContextBuilder
 from .conversation import Conversation, UsageLedger
 from .dialects import build_request
-from .errors import GLMError
+from .errors import GLMError, InputError
 from .failures import RetryPolicy
 from .kernel_log import KernelLog
 from .policy import PolicyGuard
@@ -94,7 +92,7 @@ class Session:
     def autoexplain(self, word: str) -> str:
         """Turn the "Explain this error" button on or off (`%glm autoexplain on|off`)."""
         if self.shell is None:
-            raise UsageError("autoexplain needs an IPython shell.")
+            raise InputError("autoexplain needs an IPython shell.")
         if self._autoexplain is None:
             from .autoexplain import AutoExplain
 
@@ -304,11 +302,11 @@ class Session:
         try:
             block = pick_block(blocks, turn.request.code)
         except IndexError as exc:
-            raise UsageError(str(exc)) from None
+            raise InputError(str(exc)) from None
         return (None if block is None else blocks.index(block) + 1), blocks
 
-    def _no_choice(self, count: int) -> UsageError:
-        return UsageError(
+    def _no_choice(self, count: int) -> InputError:
+        return InputError(
             f"The answer has {count} code blocks and nobody here can pick one: "
             "run the cell again with --code N to place block N."
         )
@@ -402,7 +400,7 @@ class Session:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.agent(request))
-        raise UsageError(
+        raise InputError(
             "Agent mode runs as a coroutine: in a notebook, turn `%autoawait` back on, and run "
             "%%glm --agent as a cell of its own."
         )

@@ -17,16 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import GLMError
-
-
-class SchemaError(GLMError):
-    """The object given to `--schema` cannot be turned into a JSON schema."""
-
-
-class AnswerNotJSONError(GLMError):
-    """The answer does not parse as JSON (or does not fit its schema) even after a repair."""
-
+from .errors import AnswerNotJSONError as AnswerNotJSONError  # its old home
+from .errors import SchemaError
 
 _FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.DOTALL)
 

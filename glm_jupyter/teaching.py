@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from IPython.core.error import UsageError
-
 from .conversation import DEFAULT_SYSTEM
+from .errors import InputError
 from .turn import ContextRequest
 
 if TYPE_CHECKING:
@@ -162,7 +161,7 @@ def _error_target(record: CellRecord, context: ContextRequest) -> HintTarget:
 def _cell_target(record: CellRecord) -> HintTarget:
     number = record.number
     if number is None:
-        raise UsageError(
+        raise InputError(
             "%glm hint: the last cell has no In [N] number to send; ask with --cell N."
         )
     return HintTarget(
@@ -194,13 +193,13 @@ class HintTracker:
         if number is not None:
             record = log.cell(number) if log is not None else None
             if record is None:
-                raise UsageError(
+                raise InputError(
                     f"%glm hint --cell {number}: In [{number}] has not run in this kernel, or is "
                     "older than the last 50 cells it keeps. Run it again, then ask."
                 )
             target = self._cell(record)
         elif newest is None:
-            raise UsageError(
+            raise InputError(
                 "%glm hint: no cell has run yet in this kernel. Write some code, run it, then "
                 "ask for a hint."
             )

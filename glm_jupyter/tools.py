@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .structured import SchemaError, _type_schema
+from .errors import SchemaError
+from .errors import ToolError as ToolError  # where tool authors have imported it from
+from .structured import _type_schema
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # what Z.ai accepts
 MAX_TOOLS = 128
@@ -40,10 +42,6 @@ class Tool:
                 "parameters": self.parameters,
             },
         }
-
-
-class ToolError(Exception):
-    """A tool failed in a way the model should hear about (its message becomes the result)."""
 
 
 def _doc_parts(doc: str) -> tuple[str, dict[str, str]]:

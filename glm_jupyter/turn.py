@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .context import ContextBlock
-from .structured import AnswerNotJSONError, Schema, parse_json_text
+from .errors import AnswerNotJSONError
+from .structured import Schema, parse_json_text
 
 if TYPE_CHECKING:
     from .client import Endpoint

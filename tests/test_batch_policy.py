@@ -16,6 +16,7 @@ from IPython.utils.capture import capture_output
 import glm_jupyter
 from glm_jupyter import policy as policy_module
 from glm_jupyter import policy_file
+from glm_jupyter.errors import ClassroomLimitError
 
 from .helpers import PRICED, use, write_policy
 
@@ -53,16 +54,20 @@ def _point_at(sim: Any) -> None:
 def test_map_cannot_pick_another_model(course: Path, simulator: Any) -> None:
     sim = simulator(PRICED)
     _point_at(sim)
-    with pytest.raises(UsageError) as refused:
+    with pytest.raises(ClassroomLimitError) as refused:
         glm_jupyter.map("Name {item}", ITEMS, model="glm-5", progress=False)
     assert str(refused.value) == (
         "Your course allows glm-4.7-flash only: glm-5 (from the model= argument) is not one of "
         "them. Leave out model=, or pass `model='glm-4.7-flash'`. Ask your instructor for help."
     )
-    with pytest.raises(UsageError, match=r"at most 300 tokens: the max_tokens= argument asks"):
+    with pytest.raises(
+        ClassroomLimitError, match=r"at most 300 tokens: the max_tokens= argument asks"
+    ):
         glm_jupyter.map("Name {item}", ITEMS, max_tokens=2000, progress=False)
     os.environ["GLM_MODEL"] = "glm-5"
-    with pytest.raises(UsageError, match=r"glm-5 \(from the environment variable GLM_MODEL\)"):
+    with pytest.raises(
+        ClassroomLimitError, match=r"glm-5 \(from the environment variable GLM_MODEL\)"
+    ):
         glm_jupyter.map("Name {item}", ITEMS, progress=False)
     assert sim.requests == []
 
@@ -70,7 +75,7 @@ def test_map_cannot_pick_another_model(course: Path, simulator: Any) -> None:
 def test_map_uses_the_course_model_and_stops_at_the_token_cap(course: Path, simulator: Any) -> None:
     sim = simulator(PRICED)
     _point_at(sim)
-    with pytest.raises(UsageError) as stopped:
+    with pytest.raises(ClassroomLimitError) as stopped:
         glm_jupyter.map("Name {item}", ITEMS, concurrency=1, progress=False)
     message = str(stopped.value)
     assert message.startswith(
@@ -96,7 +101,7 @@ def test_a_spent_cap_refuses_the_batch_before_anything_is_sent(
     _point_at(sim)
     write_policy(course, COURSE | {"max_tokens_per_session": 100})
     glm_jupyter.map("Name {item}", ITEMS[:1], progress=False)
-    with pytest.raises(UsageError, match="500 of the 100 tokens") as refused:
+    with pytest.raises(ClassroomLimitError, match="500 of the 100 tokens") as refused:
         glm_jupyter.map("Name {item}", ITEMS[1:], progress=False)
     assert "batch stopped" not in str(refused.value)  # refused whole, before it started
     assert len(sim.requests) == 1

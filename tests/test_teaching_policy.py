@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 
 from glm_jupyter import policy as policy_module
 from glm_jupyter import policy_file
-from glm_jupyter.errors import ConfigurationError
+from glm_jupyter.errors import ClassroomLimitError, ConfigurationError
 from glm_jupyter.policy import PolicyError, PolicyGuard, locate_policy, read_policy
 from glm_jupyter.settings import GLM, resolve
 from glm_jupyter.teaching import TUTOR_SYSTEM
@@ -80,7 +80,7 @@ def test_session_finds_the_policy_at_start_and_keeps_it(
     os.environ["GLM_POLICY"] = str(loose)  # too late: the process found its policy already
     again = Session(config=GLM(renderer="terminal"), env=env)
     assert again.policy.path == path
-    with pytest.raises(UsageError, match=r"Your course allows glm-4\.7-flash only"):
+    with pytest.raises(ClassroomLimitError, match=r"Your course allows glm-4\.7-flash only"):
         again.ask(Request("hi", flags={"model": "glm-5"}))
     assert sim.requests == []
     session.close()
@@ -293,18 +293,20 @@ def test_python_api_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
     guard = PolicyGuard.locate({"GLM_POLICY": str(path)})
     session = Session(config=GLM(renderer="terminal", persona="assistant"), env=env, policy=guard)
     assert guard.ledger is session.ledger  # the cap counts this session's usage
-    with pytest.raises(UsageError, match=r"Your course allows glm-4\.7-flash only"):
+    with pytest.raises(ClassroomLimitError, match=r"Your course allows glm-4\.7-flash only"):
         session.ask(Request("hi", flags={"model": "glm-5"}))
     for _ in range(3):
         session.ask(Request("hi"))
     assert system(sim) == TUTOR_SYSTEM
     assert {r["body"]["model"] for r in sim.requests} == {"glm-4.7-flash"}
-    with pytest.raises(UsageError, match="You have used 1,500 of the 1,200 tokens"):
+    with pytest.raises(ClassroomLimitError, match="You have used 1,500 of the 1,200 tokens"):
         session.ask(Request("hi"))
     # Settings built without the policy are refused at the gate too.
     unshaped = resolve(GLM(), {"model": "glm-5"}, env)
     guard.ledger.models.clear()
-    with pytest.raises(UsageError, match=r"does not follow the course policy \(model glm-5\)"):
+    with pytest.raises(
+        ClassroomLimitError, match=r"does not follow the course policy \(model glm-5\)"
+    ):
         guard.check_request(unshaped)
     guard.check_request(session.settings())
     session.close()
@@ -319,9 +321,9 @@ async def test_async_path_obeys_the_policy(simulator: Any, tmp_path: Path) -> No
     guard = PolicyGuard.locate({"GLM_POLICY": str(path)})
     session = Session(config=GLM(renderer="terminal"), env=env, policy=guard)
     await session.ask_async(Request("hi"))
-    with pytest.raises(UsageError, match="500 of the 500 tokens"):
+    with pytest.raises(ClassroomLimitError, match="500 of the 500 tokens"):
         await session.ask_async(Request("again"))
-    with pytest.raises(UsageError, match="Agent mode"):
+    with pytest.raises(ClassroomLimitError, match="Agent mode"):
         await session.ask_async(Request("go", agent=True))
     assert len(sim.requests) == 1
 
@@ -335,7 +337,7 @@ def test_charge_counts_usage_from_elsewhere(tmp_path: Path) -> None:
     guard.check_request(s)
     guard.charge("glm-5.1", Usage(prompt_tokens=80, completion_tokens=30))
     assert guard.used() == 110
-    with pytest.raises(UsageError, match="110 of the 100 tokens"):
+    with pytest.raises(ClassroomLimitError, match="110 of the 100 tokens"):
         guard.check_request(s)
 
 

@@ -22,9 +22,8 @@
 
 from __future__ import annotations
 
+from ..errors import BatchCostError, BatchStoppedError
 from .api import amap, map
-from .engine import BatchStoppedError
-from .estimate import BatchCostError
 from .outputs import BatchList
 from .report import Report, last_report
 

@@ -25,8 +25,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from IPython.core.error import UsageError
-
 from .. import errors
 from ..failures import RetryPolicy, parse_retry_after
 from ..reply import Reply
@@ -72,10 +70,6 @@ class HandBack(RetryPolicy):
         return None
 
 
-class BatchStoppedError(errors.GLMError):
-    """A batch stopped early because every further request would fail the same way."""
-
-
 def endpoint_for(s: Settings) -> Endpoint:
     """The settings' endpoint, with the batch owning every retry."""
     from ..client import Endpoint
@@ -119,7 +113,7 @@ class Batch:
         self.cache = cache
         self.transport = transport
         self.on_result = on_result
-        self.admit = admit  # raises UsageError once the classroom policy allows no more
+        self.admit = admit  # raises ClassroomLimitError once the classroom policy allows no more
         self.on_usage = on_usage  # counted as each answer arrives, so a token cap acts mid-batch
         self.pace: Pace | None = None
 
@@ -158,7 +152,7 @@ class Batch:
             if self.admit is not None:
                 try:
                     self.admit()
-                except UsageError as exc:
+                except errors.ClassroomLimitError as exc:
                     pace.release()
                     raise self._refused(exc) from None
             noted: list[float | None] = []
@@ -226,7 +220,7 @@ class Batch:
         else:
             self.tally.failed += 1
             if self.tally.done + self.tally.cached == 0 and self.tally.failed >= FAIL_FAST:
-                raise BatchStoppedError(
+                raise errors.BatchStoppedError(
                     f"The batch stopped: the first {self.tally.failed} items all failed, the "
                     f"latest with: {outcome.error}\nThat points at the request, not at a row: "
                     "check the prompt, the settings and the server, then run again."
@@ -234,16 +228,16 @@ class Batch:
         if self.on_result is not None:
             self.on_result(index, outcome)
 
-    def _refused(self, exc: UsageError) -> UsageError:
+    def _refused(self, exc: errors.ClassroomLimitError) -> errors.ClassroomLimitError:
         kept = self.tally.done + self.tally.cached
-        return UsageError(
+        return errors.ClassroomLimitError(
             f"{exc}\nThe batch stopped there; the {kept:,} answers finished so far are kept in "
             "the cache, so nothing is paid twice if it may run again later."
         )
 
-    def _stopped(self, exc: errors.GLMError, why: str) -> BatchStoppedError:
+    def _stopped(self, exc: errors.GLMError, why: str) -> errors.BatchStoppedError:
         kept = self.tally.done + self.tally.cached
-        return BatchStoppedError(
+        return errors.BatchStoppedError(
             f"{exc}\n\nThe batch stopped ({why}). The {kept:,} answers finished so far are "
             "kept in the cache: fix the cause and run the same call again to send only the rest."
         )

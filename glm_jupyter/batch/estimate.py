@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import catalog
-from ..errors import GLMError
+from ..errors import BatchCostError
 from ..messages import Message, Usage
 from ..settings import Settings
 from ..tokens import estimate_tokens
@@ -21,10 +21,6 @@ DEFAULT_ANSWER_TOKENS = 256  # a short answer or a small JSON object
 DEFAULT_THINKING_TOKENS = 1024  # reasoning before it, when thinking is on and nothing caps it
 MESSAGE_OVERHEAD = 4  # role and separator tokens around each message
 SHOW_ABOVE = 100  # batches sending more requests than this show the estimate first
-
-
-class BatchCostError(GLMError):
-    """The estimated cost of a batch is above `max_cost`."""
 
 
 @dataclass(frozen=True)

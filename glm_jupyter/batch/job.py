@@ -48,7 +48,7 @@ def settings_for(
     guard: PolicyGuard | None = None,
 ) -> Settings:
     """Keyword overrides > `GLM` traitlets config > environment > defaults, as for the magics,
-    then what the classroom policy fixes (UsageError for a choice it forbids)."""
+    then what the classroom policy fixes (ClassroomLimitError for a choice it forbids)."""
     config = config or GLM()
     env = os.environ if env is None else env
     thinking = overrides.thinking
