@@ -10,12 +10,41 @@ from typing import Any
 
 from ._version import __version__
 
+# The exception tree (drawn in `errors`), exported whole; a test keeps this list complete.
+_ERRORS = (
+    "GLMError",
+    "ConfigurationError",
+    "MissingAPIKeyError",
+    "APIError",
+    "AuthenticationError",
+    "BalanceOrRegionError",
+    "InvalidRequestError",
+    "ModelNotFoundError",
+    "PromptTooLongError",
+    "ContentFilterError",
+    "RateLimitError",
+    "QuotaExceededError",
+    "ServerError",
+    "EmptyAnswerError",
+    "ConnectionFailedError",
+    "StreamInterruptedError",
+    "PolicyError",
+    "InputError",
+    "ClassroomLimitError",
+    "McpServerError",
+    "SchemaError",
+    "AnswerNotJSONError",
+    "BatchCostError",
+    "BatchStoppedError",
+    "AgentStopped",
+    "ToolError",
+)
+
 __all__ = [
     "GLM",
     "AsyncClient",
     "Client",
     "Endpoint",
-    "GLMError",
     "Session",
     "Simulator",
     "__version__",
@@ -26,6 +55,7 @@ __all__ = [
     "map",
     "tool",
     "unload_ipython_extension",
+    *_ERRORS,
 ]
 
 _LAZY = {
@@ -33,7 +63,6 @@ _LAZY = {
     "AsyncClient": "client",
     "Client": "client",
     "Endpoint": "client",
-    "GLMError": "errors",
     "Session": "runner",
     "Simulator": "simulator",
     "amap": "batch",
@@ -41,6 +70,7 @@ _LAZY = {
     "chat": "chat_panel",
     "map": "batch",
     "tool": "tools",
+    **dict.fromkeys(_ERRORS, "errors"),
 }
 
 

@@ -274,25 +274,22 @@ async def mcp(session: Session, text: str) -> None:
     trusted = verb == "add" and "--trusted" in words[: words.index("--") if "--" in words else None]
     if trusted:
         words.remove("--trusted")
-    try:
-        if verb == "list":
-            show(session.mcp.describe())
-        elif verb == "remove" and len(words) == 2:
-            await session.mcp.remove(words[1])
-            show(f"Removed MCP server `{words[1]}`.")
-        elif verb == "add" and len(words) >= 4 and words[2] == "--":
-            tools = await session.mcp.add(words[1], words[3:], trusted=trusted)
-            show(_connected(words[1], tools, trusted))
-        elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
-            tools = await session.mcp.add(words[1], words[2], trusted=trusted)
-            show(_connected(words[1], tools, trusted))
-        else:
-            raise UsageError(
-                "Usage: %glm mcp add [--trusted] NAME -- COMMAND ARGS... | "
-                "%glm mcp add [--trusted] NAME URL | %glm mcp list | %glm mcp remove NAME"
-            )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    if verb == "list":
+        show(session.mcp.describe())
+    elif verb == "remove" and len(words) == 2:
+        await session.mcp.remove(words[1])
+        show(f"Removed MCP server `{words[1]}`.")
+    elif verb == "add" and len(words) >= 4 and words[2] == "--":
+        tools = await session.mcp.add(words[1], words[3:], trusted=trusted)
+        show(_connected(words[1], tools, trusted))
+    elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
+        tools = await session.mcp.add(words[1], words[2], trusted=trusted)
+        show(_connected(words[1], tools, trusted))
+    else:
+        raise UsageError(
+            "Usage: %glm mcp add [--trusted] NAME -- COMMAND ARGS... | "
+            "%glm mcp add [--trusted] NAME URL | %glm mcp list | %glm mcp remove NAME"
+        )
 
 
 def _connected(name: str, tools: list[Tool], trusted: bool) -> str:

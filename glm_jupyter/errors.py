@@ -1,4 +1,4 @@
-"""One exception tree for everything that can go wrong talking to a GLM server.
+"""The one exception tree: everything that can go wrong in glm-jupyter raises one of these.
 
     GLMError
     ├── ConfigurationError          settings that cannot work (unknown provider, no base URL)
@@ -18,7 +18,8 @@
     ├── ConnectionFailedError       no connection, or the server went silent (retried first)
     ├── StreamInterruptedError      the stream broke after output started (never retried)
     ├── InputError                  a flag, a name or a value that cannot work (bad input)
-    │   └── ClassroomLimitError     the classroom policy refuses this request
+    │   ├── ClassroomLimitError     the classroom policy refuses this request
+    │   └── McpServerError          an MCP server cannot be added, found or started
     ├── SchemaError                 --schema / schema= is not something a JSON schema comes from
     ├── AnswerNotJSONError          the answer is not JSON (or not the schema's) after a repair
     ├── BatchCostError              a batch's estimated cost is above max_cost
@@ -34,6 +35,35 @@ written into a URL (`http://user:pw@host`, `?api_key=...`): those are masked as 
 from __future__ import annotations
 
 from .redact import redact_text
+
+__all__ = [
+    "APIError",
+    "AgentStopped",
+    "AnswerNotJSONError",
+    "AuthenticationError",
+    "BalanceOrRegionError",
+    "BatchCostError",
+    "BatchStoppedError",
+    "ClassroomLimitError",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "ContentFilterError",
+    "EmptyAnswerError",
+    "GLMError",
+    "InputError",
+    "InvalidRequestError",
+    "McpServerError",
+    "MissingAPIKeyError",
+    "ModelNotFoundError",
+    "PolicyError",
+    "PromptTooLongError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "SchemaError",
+    "ServerError",
+    "StreamInterruptedError",
+    "ToolError",
+]
 
 
 class GLMError(Exception):
@@ -120,6 +150,10 @@ class InputError(GLMError):
 
 class ClassroomLimitError(InputError):
     """The classroom policy refuses this request: a model, a provider, a flag or a cap."""
+
+
+class McpServerError(InputError, ValueError):
+    """An MCP server cannot be added, found or started (also a ValueError, as it was)."""
 
 
 class SchemaError(GLMError):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ToolError
+from .errors import McpServerError, ToolError
 from .tools import NAME, Tool
 
 if TYPE_CHECKING:
@@ -118,9 +118,9 @@ class McpServers:
         let the tool run without the person's approval.
         """
         if not SERVER_NAME.match(name):
-            raise ValueError(f"MCP server name {name!r}: use 1-32 letters, digits, _ or -.")
+            raise McpServerError(f"MCP server name {name!r}: use 1-32 letters, digits, _ or -.")
         if name in self._servers or name in self._starting:
-            raise ValueError(
+            raise McpServerError(
                 f"An MCP server named {name!r} is already connected: remove it first, "
                 "or choose another name."
             )
@@ -128,7 +128,7 @@ class McpServers:
         try:
             import mcp  # noqa: F401
         except ImportError:
-            raise ValueError(MISSING) from None
+            raise McpServerError(MISSING) from None
         # mcp logs transport trouble (a failed session DELETE, a bad line from a server) as
         # warnings; with no handler they would print under the cell. Failures reach the user
         # through our own errors; a logging configuration of the user's still sees them.
@@ -147,7 +147,7 @@ class McpServers:
             server.task = task
             try:
                 listed = await ready
-            except ValueError:
+            except McpServerError:
                 await asyncio.wait([task])  # the contexts are left and the process is gone
                 raise
             except BaseException:  # cancelled (an interrupt): stop the connection, then go
@@ -167,7 +167,7 @@ class McpServers:
         server = self._servers.pop(name, None)
         if server is None:
             known = ", ".join(self._servers) or "none"
-            raise ValueError(f"No MCP server named {name!r} (connected: {known}).")
+            raise McpServerError(f"No MCP server named {name!r} (connected: {known}).")
         await _stop(server)
 
     def names(self) -> list[str]:
@@ -298,14 +298,14 @@ class McpServers:
 
 
 def _parse_target(target: str | list[str]) -> tuple[str, str]:
-    """("stdio" | "http", the target as shown) or ValueError."""
+    """("stdio" | "http", the target as shown) or McpServerError."""
     if isinstance(target, str):
         if re.match(r"https?://", target, re.IGNORECASE):
             parts = urlsplit(target)
             if not parts.hostname:
-                raise ValueError(f"MCP server URL {public_url(target)!r} has no host.")
+                raise McpServerError(f"MCP server URL {public_url(target)!r} has no host.")
             return "http", public_url(target)
-        raise ValueError(
+        raise McpServerError(
             "An MCP server is a command given as a list (e.g. ['npx', '-y', 'some-server']) "
             "or an http(s):// URL of a streamable-HTTP endpoint."
         )
@@ -316,7 +316,9 @@ def _parse_target(target: str | list[str]) -> tuple[str, str]:
         and target[0]
     ):
         return "stdio", shlex.join(public_url(arg) for arg in target)
-    raise ValueError("An MCP server command is a non-empty list of strings: program, arguments.")
+    raise McpServerError(
+        "An MCP server command is a non-empty list of strings: program, arguments."
+    )
 
 
 def public_url(text: str) -> str:
@@ -345,7 +347,7 @@ def _http_client(url: str) -> Any:
     if connect is None:
         connect = getattr(module, "streamablehttp_client", None)
     if connect is None:
-        raise ValueError("This mcp package has no streamable-HTTP client; upgrade mcp.")
+        raise McpServerError("This mcp package has no streamable-HTTP client; upgrade mcp.")
     return connect(url)
 
 
@@ -412,7 +414,7 @@ def _brief(exc: BaseException) -> str:
 
 def _start_error(
     server: _Server, target: str | list[str], exc: BaseException, timeout: float
-) -> ValueError:
+) -> McpServerError:
     """What went wrong starting a server, and what to do."""
     leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
     where = f"`{server.target}`"
@@ -456,7 +458,7 @@ def _start_error(
         )
     if isinstance(target, str) and target != server.target:
         message = message.replace(target, server.target)  # no secrets from the URL
-    return ValueError(message + server.stderr())
+    return McpServerError(message + server.stderr())
 
 
 def _call_error(server: _Server, tool: str, exc: BaseException, stderr_start: int) -> str:
