@@ -27,7 +27,7 @@ def _scenario() -> dict[str, Any]:
 def _run_once(shell: Any, sim: Any) -> tuple[float, float, Any]:
     from IPython.utils.capture import capture_output
 
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     session = _ACTIVE[id(shell)].session
     session.ledger.models.clear()

@@ -31,8 +31,8 @@ def _one_by_one(items: list[str]) -> float:
     """Seconds to send `items` in a loop through glm-jupyter's client, as a cell loop would."""
     from glm_jupyter.batch.engine import endpoint_for
     from glm_jupyter.batch.job import Overrides, plan
-    from glm_jupyter.client import Client
     from glm_jupyter.messages import TextDelta
+    from glm_jupyter.wire.client import Client
 
     job = plan(PROMPT, items, overrides=Overrides())
     with Client(endpoint_for(job.settings)) as client:

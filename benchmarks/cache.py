@@ -43,7 +43,7 @@ def _share(usages: list[dict[str, Any]]) -> float:
 def _magic_usages(shell: Any, cells: list[str]) -> list[dict[str, Any]]:
     from IPython.utils.capture import capture_output
 
-    from glm_jupyter.bundle import MIME_TYPE
+    from glm_jupyter.display.bundle import MIME_TYPE
 
     usages = []
     for cell in cells:
@@ -59,7 +59,7 @@ def _question_first_usages(url: str, summary: str) -> list[dict[str, Any]]:
     """A tool that rebuilds each prompt with the question before the data."""
     import httpx
 
-    from glm_jupyter.conversation import DEFAULT_SYSTEM
+    from glm_jupyter.core.conversation import DEFAULT_SYSTEM
 
     usages = []
     for question in QUESTIONS:
@@ -96,7 +96,7 @@ def run() -> list[dict[str, Any]]:
         ours = [f"%%glm --new --df sales\n{QUESTIONS[0]}"] + [f"%glm {q}" for q in QUESTIONS[1:]]
         share = _share(_magic_usages(shell, ours))
         sim.reset()
-        from glm_jupyter.summaries import summarize
+        from glm_jupyter.context.summaries import summarize
 
         summary = summarize(shell.user_ns["sales"], "sales").text
         baseline = _share(_question_first_usages(sim.base_url, summary))

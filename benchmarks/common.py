@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from glm_jupyter.client import Endpoint
-from glm_jupyter.providers import PROVIDERS
+from glm_jupyter.config.providers import PROVIDERS
+from glm_jupyter.wire.client import Endpoint
 
 ENDPOINT_PROVIDER = PROVIDERS["openai-compatible"]
 

@@ -75,7 +75,7 @@ def polars_frame(df: Any) -> Any:
 
 def run(repeat: int = 5) -> list[dict[str, Any]]:
     """`df_summary_ms`, `df_summary_ms_polars`, `df_summary_tokens`, `df_summary_mem_ratio`."""
-    from glm_jupyter.summaries import summarize
+    from glm_jupyter.context.summaries import summarize
 
     df = frame()
     summarize(df, "sales", budget=BUDGET)  # warm up: imports, first-touch of the pages

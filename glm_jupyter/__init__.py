@@ -59,17 +59,17 @@ __all__ = [
 ]
 
 _LAZY = {
-    "GLM": "settings",
-    "AsyncClient": "client",
-    "Client": "client",
-    "Endpoint": "client",
-    "Session": "runner",
+    "GLM": "config.settings",
+    "AsyncClient": "wire.client",
+    "Client": "wire.client",
+    "Endpoint": "wire.client",
+    "Session": "core.session",
     "Simulator": "simulator",
     "amap": "batch",
-    "kernel_session": "extension",
-    "chat": "chat_panel",
+    "kernel_session": "ipython.extension",
+    "chat": "ipython.chat_panel",
     "map": "batch",
-    "tool": "tools",
+    "tool": "agent.tools",
     **dict.fromkeys(_ERRORS, "errors"),
 }
 
@@ -87,14 +87,14 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(shell: Any) -> None:
     """`%load_ext glm_jupyter`: register `%glm` / `%%glm` and the `GLM` config class."""
-    from .extension import load
+    from .ipython.extension import load
 
     load(shell)
 
 
 def unload_ipython_extension(shell: Any) -> None:
     """`%unload_ext glm_jupyter`."""
-    from .extension import unload
+    from .ipython.extension import unload
 
     unload(shell)
 

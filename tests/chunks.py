@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 
-from glm_jupyter.dialects import ChunkParser
 from glm_jupyter.messages import (
     Event,
     Finish,
@@ -24,6 +23,7 @@ from glm_jupyter.messages import (
     ToolCallDelta,
     UsageReport,
 )
+from glm_jupyter.wire.dialects import ChunkParser
 
 KEY = "sk-TESTSECRET-1234567890abcdef"
 UNICODE_TEXT = "Florence – 25 °C ☀ 你好 🙂"

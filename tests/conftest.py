@@ -39,7 +39,7 @@ def shell(_ipython: Any) -> Iterator[Any]:
     """The session's IPython shell with glm_jupyter loaded, settings and memory reset."""
     import os
 
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     saved = dict(os.environ)
     names = set(_ipython.user_ns)
@@ -70,7 +70,7 @@ def shell(_ipython: Any) -> Iterator[Any]:
     os.environ.update(saved)
     for name in set(_ipython.user_ns) - names:  # each test starts from the same namespace
         del _ipython.user_ns[name]
-    from glm_jupyter.tools import USER_TOOLS
+    from glm_jupyter.agent.tools import USER_TOOLS
 
     USER_TOOLS.clear()
 
@@ -78,8 +78,8 @@ def shell(_ipython: Any) -> Iterator[Any]:
 @pytest.fixture
 def classroom(shell: Any, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """`classroom(rules)`: the shell's session under a policy file, as if found at load."""
-    from glm_jupyter.extension import _ACTIVE
-    from glm_jupyter.policy import PolicyGuard
+    from glm_jupyter.core.guard import PolicyGuard
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     session = _ACTIVE[id(shell)].session
     saved = session.policy

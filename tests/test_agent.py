@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from glm_jupyter.agent import STEP_MIME
-from glm_jupyter.bundle import MIME_TYPE
+from glm_jupyter.agent.loop import STEP_MIME
+from glm_jupyter.display.bundle import MIME_TYPE
 
 from .helpers import use
 from .test_magics import run
@@ -289,7 +289,7 @@ def test_interrupt_while_code_runs_keeps_the_transcript(shell: Any, simulator: A
     ran = run(shell, "%%glm --auto\nGo.")
     assert isinstance(ran.result.error_in_exec, KeyboardInterrupt)
     assert len(sim.requests) == 1
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     messages = _ACTIVE[id(shell)].session.conversation.turns()
     assert [m.role for m in messages] == ["user", "assistant", "tool"]
@@ -377,7 +377,7 @@ def test_streamed_code_shows_in_the_response_as_it_is_written(shell: Any, simula
 def test_interrupt_while_the_model_streams_keeps_the_partial_answer(
     shell: Any, simulator: Any, monkeypatch: Any
 ) -> None:
-    from glm_jupyter.render import DisplayRenderer
+    from glm_jupyter.display.render import DisplayRenderer
 
     sim = simulator({"turns": [answer("The answer is long and gets cut here")]})
     use(shell, sim)
@@ -394,7 +394,7 @@ def test_interrupt_while_the_model_streams_keeps_the_partial_answer(
     ran = run(shell, "%%glm --auto\nGo.")
     assert isinstance(ran.result.error_in_exec, KeyboardInterrupt)
     assert ran.response["status"] == "interrupted"
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     messages = _ACTIVE[id(shell)].session.conversation.turns()
     assert [m.role for m in messages] == ["user", "assistant"]

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from glm_jupyter.bundle import MIME_TYPE
+from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.simulator import Simulator
 
 pytestmark = pytest.mark.kernel

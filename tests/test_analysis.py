@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from glm_jupyter.bundle import MIME_TYPE
+from glm_jupyter.display.bundle import MIME_TYPE
 
 from .helpers import use
 from .test_magics import run
@@ -200,7 +200,7 @@ def test_explain_and_fix(shell: Any, simulator: Any) -> None:
 
 
 def test_explain_without_an_error_says_so(shell: Any) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     _ACTIVE[id(shell)].session.log.last_error = None
     ran = run(shell, "%glm explain")

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from glm_jupyter.bundle import MIME_TYPE
+from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.simulator import Simulator
 
 pytestmark = pytest.mark.kernel
@@ -46,7 +46,7 @@ CELLS = [
     "print(best['region'], best['total'])",
     "%glm autoexplain on",
     "rows = []\ntotal = 10\nmean = total / len(rows)",
-    "from glm_jupyter.extension import _magics\n"
+    "from glm_jupyter.ipython.extension import _magics\n"
     "button = _magics().session._autoexplain.last\n"
     "button.button.click()\n"
     "print(button.output.outputs[0]['data']['text/plain'])",

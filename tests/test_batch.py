@@ -272,7 +272,7 @@ def test_progress_shows_rate_tokens_and_cost() -> None:
     import contextlib
     import io
 
-    from glm_jupyter.batch.progress import NoBar, Tally, TextBar, WidgetBar, make_bar
+    from glm_jupyter.display.progress import NoBar, Tally, TextBar, WidgetBar, make_bar
     from glm_jupyter.messages import Usage
 
     tally = Tally(total=4, model="glm-5.1")

@@ -44,7 +44,7 @@ def _asked(sim: Simulator) -> list[str]:
 def test_map_appends_the_column_and_stores_an_aligned_series(
     shell: Any, simulator: Any, reviews: pd.DataFrame
 ) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     ledger = _ACTIVE[id(shell)].session.ledger
     ledger.models.clear()

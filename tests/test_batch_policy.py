@@ -14,8 +14,8 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import glm_jupyter
-from glm_jupyter import policy as policy_module
-from glm_jupyter import policy_file
+from glm_jupyter.config import policy as policy_file
+from glm_jupyter.core import guard as policy_module
 from glm_jupyter.errors import ClassroomLimitError
 
 from .helpers import PRICED, use, write_policy

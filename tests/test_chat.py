@@ -13,9 +13,9 @@ import nbformat
 import pytest
 
 import glm_jupyter
-from glm_jupyter.bundle import MIME_TYPE
-from glm_jupyter.chat_panel import ChatPanel, Exchange
-from glm_jupyter.settings import GLM
+from glm_jupyter.config.settings import GLM
+from glm_jupyter.display.bundle import MIME_TYPE
+from glm_jupyter.ipython.chat_panel import ChatPanel, Exchange
 from glm_jupyter.simulator import Simulator
 
 from .helpers import PRICED, SECRET, STRICT, use
@@ -56,11 +56,11 @@ def user_messages(sim: Simulator, index: int = -1) -> list[str]:
 def test_chat_is_exported_and_stays_a_function() -> None:
     assert "chat" in glm_jupyter.__all__
     # The module is imported above: under the name `chat` it would now shadow the function.
-    assert glm_jupyter.chat is glm_jupyter.chat_panel.chat
+    assert glm_jupyter.chat is glm_jupyter.ipython.chat_panel.chat
 
 
 def test_the_panel_and_kernel_session_are_the_magics_session(shell: Any, panels: Any) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     session = _ACTIVE[id(shell)].session
     assert glm_jupyter.kernel_session() is session
@@ -68,7 +68,7 @@ def test_the_panel_and_kernel_session_are_the_magics_session(shell: Any, panels:
 
 
 def test_the_answer_streams_into_the_panel(shell: Any, simulator: Any, panels: Any) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     sim = simulator({"default": {"reasoning": REASONING, "content": ANSWER, "usage": {}}})
     use(shell, sim)

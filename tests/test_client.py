@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from glm_jupyter import errors
-from glm_jupyter.client import AsyncClient, Client, Endpoint
-from glm_jupyter.failures import RetryPolicy, parse_retry_after
-from glm_jupyter.keys import Secret
+from glm_jupyter.config.keys import Secret
+from glm_jupyter.config.providers import PROVIDERS
 from glm_jupyter.messages import (
     Event,
     Finish,
@@ -26,7 +25,8 @@ from glm_jupyter.messages import (
     Usage,
     UsageReport,
 )
-from glm_jupyter.providers import PROVIDERS
+from glm_jupyter.wire.client import AsyncClient, Client, Endpoint
+from glm_jupyter.wire.failures import RetryPolicy, parse_retry_after
 
 from .chunks import (
     KEY,

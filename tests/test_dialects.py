@@ -10,13 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glm_jupyter.dialects import (
-    ChunkParser,
-    build_request,
-    error_from_chunk,
-    parse_usage,
-    wire_message,
-)
+from glm_jupyter.config.providers import PROVIDERS
+from glm_jupyter.core.reply import Reply
 from glm_jupyter.messages import (
     Finish,
     Message,
@@ -28,9 +23,14 @@ from glm_jupyter.messages import (
     Usage,
     UsageReport,
 )
-from glm_jupyter.providers import PROVIDERS
-from glm_jupyter.reply import Reply
-from glm_jupyter.sse import SSEDecoder
+from glm_jupyter.wire.dialects import (
+    ChunkParser,
+    build_request,
+    error_from_chunk,
+    parse_usage,
+    wire_message,
+)
+from glm_jupyter.wire.sse import SSEDecoder
 
 from .chunks import (
     LLAMACPP_REASONING_CHUNKS,

@@ -17,11 +17,11 @@ import pytest
 from IPython.utils.capture import capture_output
 
 from glm_jupyter import errors
-from glm_jupyter.bundle import MIME_TYPE
-from glm_jupyter.client import AsyncClient, Client, Endpoint
-from glm_jupyter.dialects import build_request
+from glm_jupyter.config.providers import PROVIDERS
+from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.messages import Finish, Message, ReasoningDelta, TextDelta
-from glm_jupyter.providers import PROVIDERS
+from glm_jupyter.wire.client import AsyncClient, Client, Endpoint
+from glm_jupyter.wire.dialects import build_request
 
 from .localserver.server import ALIAS, CONTEXT, llama_server
 

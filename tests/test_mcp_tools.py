@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from glm_jupyter.mcp_tools import (
+from glm_jupyter.agent.mcp import (
     MISSING,
     McpServers,
     _sanitise,
@@ -24,7 +24,7 @@ from glm_jupyter.mcp_tools import (
     public_url,
     result_text,
 )
-from glm_jupyter.tools import NAME, ToolError
+from glm_jupyter.agent.tools import NAME, ToolError
 
 from .helpers import stop
 
@@ -181,7 +181,7 @@ async def test_missing_mcp_package(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_does_not_load_mcp() -> None:
-    code = "import sys, glm_jupyter.mcp_tools; assert 'mcp' not in sys.modules"
+    code = "import sys, glm_jupyter.agent.mcp; assert 'mcp' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from glm_jupyter import errors
 from glm_jupyter.batch.cache import request_key
-from glm_jupyter.client import AsyncClient, Client, Endpoint, join_url
-from glm_jupyter.failures import ErrorContext, RetryPolicy
-from glm_jupyter.keys import Secret
-from glm_jupyter.providers import PROVIDERS
+from glm_jupyter.config.keys import Secret
+from glm_jupyter.config.providers import PROVIDERS
+from glm_jupyter.config.settings import GLM, resolve
+from glm_jupyter.core.reply import Reply
 from glm_jupyter.redact import redact_text, redact_url, secret_name
-from glm_jupyter.reply import Reply
-from glm_jupyter.served import served_section
-from glm_jupyter.settings import GLM, resolve
+from glm_jupyter.wire.client import AsyncClient, Client, Endpoint, join_url
+from glm_jupyter.wire.failures import ErrorContext, RetryPolicy
+from glm_jupyter.wire.served import served_section
 
 from .chunks import ZAI_CHUNKS, Script, error_response, sse_bytes, sse_response
 
@@ -367,7 +367,7 @@ def test_cache_key_holds_no_credential() -> None:
 
 
 def test_kernel_log_masks_outputs_and_errors(shell: Any) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     log = _ACTIVE[id(shell)].session.log
     shell.run_cell(f"print('proxy at {CREDENTIALED}')")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from traitlets.config import Config
 
-from glm_jupyter import catalog
+from glm_jupyter.config import catalog
+from glm_jupyter.config.providers import DEFAULT_PROVIDER, PROVIDERS
+from glm_jupyter.config.settings import GLM, Settings, resolve
 from glm_jupyter.errors import ConfigurationError, MissingAPIKeyError
 from glm_jupyter.messages import Usage
-from glm_jupyter.providers import DEFAULT_PROVIDER, PROVIDERS
-from glm_jupyter.settings import GLM, Settings, resolve
 
 from .chunks import KEY
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glm_jupyter.client import Client, Endpoint
-from glm_jupyter.dialects import ChunkParser
-from glm_jupyter.failures import RetryPolicy
-from glm_jupyter.keys import Secret
+from glm_jupyter.config.keys import Secret
+from glm_jupyter.config.providers import PROVIDERS
 from glm_jupyter.messages import Finish, StreamOpened, UsageReport
-from glm_jupyter.providers import PROVIDERS
-from glm_jupyter.sse import SSEDecoder
+from glm_jupyter.wire.client import Client, Endpoint
+from glm_jupyter.wire.dialects import ChunkParser
+from glm_jupyter.wire.failures import RetryPolicy
+from glm_jupyter.wire.sse import SSEDecoder
 
 from .chunks import (
     KEY,

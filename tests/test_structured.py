@@ -9,9 +9,9 @@ from typing import Literal, Optional, TypedDict
 
 import pytest
 
-from glm_jupyter.chooser import BlockChooser, ask_in_terminal
-from glm_jupyter.structured import SchemaError, parse_json_text, schema_for
-from glm_jupyter.turn import code_blocks, pick_block
+from glm_jupyter.core.structured import SchemaError, parse_json_text, schema_for
+from glm_jupyter.core.turn import code_blocks, pick_block
+from glm_jupyter.display.chooser import BlockChooser, ask_in_terminal
 
 
 class Colour(enum.Enum):

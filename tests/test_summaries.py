@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glm_jupyter.summaries import Summary, summarize
-from glm_jupyter.tokens import estimate_tokens
+from glm_jupyter.context.summaries import Summary, summarize
+from glm_jupyter.context.tokens import estimate_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGETS = (200, 500, 1500)
@@ -190,7 +190,7 @@ OBJECTS = {
 
 def _texts_in_subprocess(hash_seed: str) -> dict[str, str]:
     code = FIXTURES + (
-        "import json\nfrom glm_jupyter.summaries import summarize\n"
+        "import json\nfrom glm_jupyter.context.summaries import summarize\n"
         "print(json.dumps({k: summarize(v, k).text for k, v in OBJECTS.items()}))"
     )
     done = subprocess.run(
@@ -361,7 +361,7 @@ def test_scalars_without_rows_give_type_and_size() -> None:
 def test_builtins_never_import_pandas_polars_or_numpy() -> None:
     probe = (
         "import sys, json\n"
-        "from glm_jupyter.summaries import summarize\n"
+        "from glm_jupyter.context.summaries import summarize\n"
         "for obj in ({'a': 1}, [1, 'x'], {2, 3}, 'text', b'x', 1.5, None, object()):\n"
         "    summarize(obj, 'x')\n"
         "print(json.dumps([m for m in ('pandas', 'polars', 'numpy') if m in sys.modules]))"

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from glm_jupyter.summaries import Summary, summarize
-from glm_jupyter.summaries.base import count, num, percent, size
-from glm_jupyter.tokens import estimate_tokens
+from glm_jupyter.context.summaries import Summary, summarize
+from glm_jupyter.context.summaries.base import count, num, percent, size
+from glm_jupyter.context.tokens import estimate_tokens
 
 
 def check(summary: Summary, budget: int = 1500) -> Summary:

@@ -10,9 +10,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from glm_jupyter.summaries import Summary, summarize
-from glm_jupyter.summaries.arrays import sample_positions
-from glm_jupyter.tokens import estimate_tokens
+from glm_jupyter.context.summaries import Summary, summarize
+from glm_jupyter.context.summaries.arrays import sample_positions
+from glm_jupyter.context.tokens import estimate_tokens
 
 
 def check(summary: Summary, budget: int = 1500) -> Summary:

@@ -10,9 +10,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from glm_jupyter.bundle import MIME_TYPE
+from glm_jupyter.core.teaching import TUTOR_SYSTEM
+from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.simulator import Simulator
-from glm_jupyter.teaching import TUTOR_SYSTEM
 
 pytestmark = pytest.mark.kernel
 

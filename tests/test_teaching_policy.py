@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from glm_jupyter import policy as policy_module
-from glm_jupyter import policy_file
+from glm_jupyter.config import policy as policy_file
+from glm_jupyter.config.settings import GLM, resolve
+from glm_jupyter.core import guard as policy_module
+from glm_jupyter.core.guard import PolicyError, PolicyGuard, locate_policy, read_policy
+from glm_jupyter.core.teaching import TUTOR_SYSTEM
+from glm_jupyter.core.turn import Request
 from glm_jupyter.errors import ClassroomLimitError, ConfigurationError
-from glm_jupyter.policy import PolicyError, PolicyGuard, locate_policy, read_policy
-from glm_jupyter.settings import GLM, resolve
-from glm_jupyter.teaching import TUTOR_SYSTEM
-from glm_jupyter.turn import Request
 
 from .helpers import PRICED, SECRET, STRICT, use, write_policy
 from .test_analysis import _numbered
@@ -107,7 +107,7 @@ def test_session_finds_the_policy_in_a_jupyter_config_dir(
 
 def _reload(shell: Any) -> Any:
     """`%unload_ext` then `%load_ext glm_jupyter`; the new session, its settings at defaults."""
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     old = _ACTIVE[id(shell)].session.config
     shell.run_line_magic("unload_ext", "glm_jupyter")
@@ -382,7 +382,7 @@ def test_bad_policy_files_are_named_and_refuse_requests(
 def test_a_missing_named_file_refuses_requests(
     shell: Any, simulator: Any, classroom: Any, tmp_path: Path
 ) -> None:
-    from glm_jupyter.extension import _ACTIVE
+    from glm_jupyter.ipython.extension import _ACTIVE
 
     sim = simulator(PRICED)
     use(shell, sim)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..failures import RetryPolicy, parse_retry_after
-from ..reply import Reply
+from ..core.reply import Reply
+from ..wire.failures import RetryPolicy, parse_retry_after
 from .job import think_tags
 from .outputs import Outcome
 from .pace import Pace
@@ -35,12 +35,12 @@ from .pace import Pace
 if TYPE_CHECKING:
     import httpx
 
-    from ..client import AsyncClient, Endpoint
+    from ..config.settings import Settings
+    from ..display.progress import Tally
     from ..messages import Usage
-    from ..settings import Settings
+    from ..wire.client import AsyncClient, Endpoint
     from .cache import AnswerCache
     from .job import Job
-    from .progress import Tally
 
 RATE_LIMIT_RETRIES = 10  # rate limits one item may meet before it is recorded as failed
 FAIL_FAST = 10  # this many failures before any success: every request is wrong, not a row
@@ -72,7 +72,7 @@ class HandBack(RetryPolicy):
 
 def endpoint_for(s: Settings) -> Endpoint:
     """The settings' endpoint, with the batch owning every retry."""
-    from ..client import Endpoint
+    from ..wire.client import Endpoint
 
     return Endpoint(
         provider=s.provider,
@@ -121,7 +121,7 @@ class Batch:
         """Send every item in `todo`; raises `BatchStoppedError` or a fatal error to stop."""
         if not self.todo:
             return
-        from ..client import AsyncClient
+        from ..wire.client import AsyncClient
 
         s = self.job.settings
         self.pace = Pace(self.concurrency, base=max(s.retry_backoff, 0.001))

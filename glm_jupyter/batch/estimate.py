@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import catalog
+from ..config import catalog
+from ..config.settings import Settings
+from ..context.tokens import estimate_tokens
 from ..errors import BatchCostError
 from ..messages import Message, Usage
-from ..settings import Settings
-from ..tokens import estimate_tokens
 
 DEFAULT_ANSWER_TOKENS = 256  # a short answer or a small JSON object
 DEFAULT_THINKING_TOKENS = 1024  # reasoning before it, when thinking is on and nothing caps it

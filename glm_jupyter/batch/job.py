@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..dialects import build_request
+from ..config.providers import ThinkTags
+from ..config.settings import GLM, Settings, resolve
+from ..core.guard import PolicyGuard
+from ..core.structured import Schema, parse_json_text, schema_for
 from ..messages import Message
-from ..policy import PolicyGuard
-from ..providers import ThinkTags
-from ..settings import GLM, Settings, resolve
-from ..structured import Schema, parse_json_text, schema_for
+from ..wire.dialects import build_request
 from .cache import request_key
 from .inputs import Source, Template, read
 from .outputs import Outcome

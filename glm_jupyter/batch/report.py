@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .progress import Tally
+from ..display.progress import Tally
 
 
 @dataclass(frozen=True)

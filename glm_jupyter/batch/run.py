@@ -11,26 +11,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..policy import process_guard
+from ..core.guard import process_guard
+from ..display.progress import INTERVAL, Bar, Tally, in_kernel, make_bar
 from .bridge import run_blocking
 from .cache import AnswerCache, default_dir
 from .engine import Batch
 from .estimate import SHOW_ABOVE, check, estimate
 from .job import Job, Overrides, plan
 from .outputs import Outcome, assemble, where_errors
-from .progress import INTERVAL, Bar, Tally, in_kernel, make_bar
 from .report import Report, keep
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..runner import Session
-    from ..settings import GLM
+    from ..config.settings import GLM
+    from ..core.session import Session
 
 
 def active_session() -> Session | None:
     """The session of the shell glm_jupyter is loaded in, if any (without importing IPython)."""
-    extension, ipython = sys.modules.get("glm_jupyter.extension"), sys.modules.get("IPython")
+    extension, ipython = (
+        sys.modules.get("glm_jupyter.ipython.extension"),
+        sys.modules.get("IPython"),
+    )
     if extension is None or ipython is None:
         return None
     magics = extension._ACTIVE.get(id(ipython.get_ipython()))
@@ -44,7 +47,7 @@ def _config(session: Session | None) -> tuple[GLM | None, Mapping[str, str] | No
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
         return None, None
-    from ..settings import GLM
+    from ..config.settings import GLM
 
     return GLM(parent=shell), None  # `c.GLM.*` from ipython_config.py still applies
 

@@ -1,0 +1,279 @@
+"""The built-in agent tools: run_python, list_variables, describe, inspect."""
+
+from __future__ import annotations
+
+import functools
+import inspect as pyinspect
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from ..context.summaries.opaque import describe_statically
+from ..context.summaries.static import (
+    SAFE_ROOTS,
+    class_doc,
+    hooks,
+    instance_dict,
+    kind_of,
+    module_of,
+    mro,
+    name_of,
+    own_dict,
+    qualname_of,
+    runs_code,
+    safe_type,
+    static_lookup,
+)
+from ..errors import ToolError
+from .executor import Execution, KernelExecutor, clip
+from .tools import Tool
+
+_HIDDEN = {"In", "Out", "exit", "quit", "get_ipython"}
+_SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, range)
+_SHAPED = ("numpy", "pandas", "polars")
+RUN_PYTHON = "run_python can read it (the person approves that first)"
+
+
+def _shape(value: Any) -> str:
+    """`3×4` or `len 3`, only where the type is a known library's: `len()` of the person's
+    classes (or a Dask frame) would run their code."""
+    cls = type(value)
+    if not safe_type(cls):
+        return ""
+    if module_of(cls).split(".")[0] in _SHAPED:
+        shape = getattr(value, "shape", None)
+        if isinstance(shape, tuple) and all(type(n) is int for n in shape):
+            return "×".join(f"{n:,}" for n in shape)
+        return ""
+    if cls in _SIZED or (module_of(cls) == "collections" and hasattr(cls, "__len__")):
+        return f"len {len(value):,}"
+    return ""
+
+
+def list_variables(namespace: dict[str, Any], hidden: Any = ()) -> str:
+    """Names, types and shapes of the person's variables (no modules, no `_` names), read
+    without running any of their code."""
+    rows = []
+    for name in sorted(namespace):
+        value = namespace[name]
+        cls = type(value)
+        if name.startswith("_") or name in _HIDDEN or name in hidden:
+            continue
+        if issubclass(cls, types.ModuleType):
+            continue
+        if issubclass(cls, type):
+            rows.append(f"{name}: class")
+            continue
+        if cls in (types.FunctionType, types.BuiltinFunctionType, types.MethodType):
+            rows.append(f"{name}: function")
+            continue
+        kind, root = qualname_of(cls), module_of(cls).split(".")[0]
+        if root not in ("builtins", "__main__"):
+            kind = f"{root}.{kind}"
+        shape = _shape(value)
+        rows.append(f"{name}: {kind}" + (f" ({shape})" if shape else ""))
+    return "\n".join(rows) if rows else "(no variables yet)"
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A dotted name only the person's code could give the value of (a property, a
+    descriptor, a name `__getattr__` makes up): what it is instead of what it holds."""
+
+    dotted: str
+    owner: object  # the object it would be read from
+    attribute: object  # the class attribute (a property, a descriptor), or None
+
+    def text(self) -> str:
+        """What the model learns: what the name is, its docstring, and how to read it."""
+        owner = name_of(self.owner if isinstance(self.owner, type) else type(self.owner))
+        if self.attribute is None:
+            what = f"no attribute `{owner}` stores; only its class's `__getattr__` could make it"
+        else:
+            what = f"a {kind_of(self.attribute)} of `{owner}`: reading it runs its code"
+        getter = _getter(self.attribute)
+        doc = pyinspect.getdoc(getter) if type(getter) is types.FunctionType else None
+        lines = [f"`{self.dotted}` is {what}, which read-only tools do not do. {RUN_PYTHON}."]
+        return "\n\n".join([*lines, clip(doc, 3000)] if doc else lines)
+
+
+def _getter(attribute: object) -> object:
+    """The function behind a property or cached property (read from its slots), or None."""
+    if type(attribute) is property:
+        return attribute.fget
+    if type(attribute) is functools.cached_property:
+        return attribute.func
+    return None
+
+
+def resolve(namespace: dict[str, Any], dotted: str) -> Any:
+    """`name` or `name.attr.attr` from the namespace, without evaluating code: attributes of
+    the person's objects are read from the class and instance dictionaries (an `Unread` for
+    properties, descriptors and names only `__getattr__` knows); known libraries' objects are
+    read as usual."""
+    head, *rest = dotted.split(".")
+    if head not in namespace:
+        raise ToolError(f"There is no variable `{head}`; list_variables() shows what exists.")
+    value = namespace[head]
+    for index, part in enumerate(rest, 1):
+        so_far = ".".join([head, *rest[:index]])
+        try:
+            value = _attribute(value, part, so_far)
+        except AttributeError:
+            raise ToolError(f"`{dotted}`: no attribute `{part}`.") from None
+        if isinstance(value, Unread):
+            return value
+    return value
+
+
+def _attribute(owner: Any, part: str, dotted: str) -> Any:
+    cls = type(owner)
+    if issubclass(cls, types.ModuleType):
+        found = instance_dict(owner).get(part, _MISSING)
+        if found is not _MISSING:
+            return found
+        name = str(instance_dict(owner).get("__name__", ""))
+        if name.split(".")[0] in SAFE_ROOTS:  # a library's lazy submodule or attribute
+            return getattr(owner, part)
+        raise AttributeError(part)
+    if safe_type(cls) and not isinstance(owner, type):
+        return getattr(owner, part)  # a known library's own attribute code
+    try:
+        raw = static_lookup(owner, part)
+    except AttributeError:
+        if "__getattr__" in hooks(cls) or "__getattribute__" in hooks(cls):
+            return Unread(dotted, owner, None)
+        raise
+    if isinstance(owner, type):
+        if type(raw) in (classmethod, staticmethod):
+            return raw.__func__
+        return Unread(dotted, owner, raw) if _class_level_code(raw) or _is_property(raw) else raw
+    if runs_code(raw) and part not in instance_dict(owner):
+        return Unread(dotted, owner, raw)
+    if type(raw) is types.FunctionType and part not in instance_dict(owner):
+        return types.MethodType(raw, owner)  # binding runs nothing
+    if type(raw) in (classmethod, staticmethod):
+        return raw.__func__
+    return raw
+
+
+def _is_property(raw: object) -> bool:
+    return type(raw) in (property, functools.cached_property)
+
+
+def _class_level_code(raw: object) -> bool:
+    """Descriptors whose `__get__` runs even when read from the class (not property)."""
+    return runs_code(raw) and type(raw) is not property and not safe_type(type(raw))
+
+
+_MISSING = object()
+
+
+def inspect_object(namespace: dict[str, Any], dotted: str) -> str:
+    """Signature and docstring of a variable, function, class or method; the person's objects
+    are described by their class, without running their code."""
+    value = resolve(namespace, dotted)
+    if isinstance(value, Unread):
+        return value.text()
+    cls = type(value)
+    if not safe_type(cls):  # an instance of the person's class: its class, and what it holds
+        call = static_call(cls)
+        signature = _signature(call) if call is not None else "(not callable)"
+        doc = class_doc(cls) or "(no docstring)"
+        lines = describe_statically(value, send_rows=False)[1:]
+        facts = "\n".join(line for line in lines if not line.startswith("Docstring:"))
+        return f"{dotted}: an instance of `{name_of(cls)}` {signature}\n\n{clip(doc, 3000)}" + (
+            f"\n\n{facts}" if facts else ""
+        )
+    target = value if callable(value) else cls
+    doc = pyinspect.getdoc(target) or "(no docstring)"
+    return f"{dotted}{_signature(target)}\n\n{clip(doc, 3000)}"
+
+
+def _signature(target: Any) -> str:
+    try:
+        return str(pyinspect.signature(target))
+    except (TypeError, ValueError):
+        return "(signature not available)"
+
+
+def static_call(cls: type) -> Any:
+    """The `__call__` a class of the person's defines, bound to nothing, or None."""
+    for c in mro(cls):
+        raw = own_dict(c).get("__call__")
+        if type(raw) is types.FunctionType:
+            return raw
+    return None
+
+
+def builtin_tools(
+    shell: Any,
+    executor: KernelExecutor,
+    *,
+    limit: int,
+    budget: int,
+    send_rows: bool,
+    on_run: Any = None,
+) -> list[Tool]:
+    """The four built-in tools, bound to one shell."""
+    namespace = shell.user_ns
+
+    async def run_python(arguments: dict[str, Any]) -> str:
+        code = arguments.get("code")
+        if not isinstance(code, str) or not code.strip():
+            raise ToolError("run_python needs a non-empty `code` string.")
+        execution: Execution = executor.run(code)
+        if on_run is not None:
+            on_run(execution)
+        if execution.interrupted:
+            raise KeyboardInterrupt
+        return execution.summary(limit)
+
+    async def variables(arguments: dict[str, Any]) -> str:
+        return list_variables(namespace, getattr(shell, "user_ns_hidden", ()))
+
+    async def describe(arguments: dict[str, Any]) -> str:
+        from ..context.summaries import summarize
+
+        name = str(arguments.get("name", ""))
+        value = resolve(namespace, name)
+        if isinstance(value, Unread):
+            return value.text()
+        return summarize(value, name, budget=budget, send_rows=send_rows).text
+
+    async def inspect(arguments: dict[str, Any]) -> str:
+        return inspect_object(namespace, str(arguments.get("name", "")))
+
+    one_name = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    return [
+        Tool(
+            "run_python",
+            "Run Python code in the person's live Jupyter kernel (their "
+            "variables are there). They see the code and its output; you get stdout, stderr, "
+            "the value of the last expression and any error.",
+            {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]},
+            run_python,
+        ),
+        Tool(
+            "list_variables",
+            "List the person's variables: names, types and shapes.",
+            {"type": "object", "properties": {}},
+            variables,
+            read_only=True,
+        ),
+        Tool(
+            "describe",
+            "Summarise a variable (DataFrames: dtypes, nulls, statistics, sample rows).",
+            one_name,
+            describe,
+            read_only=True,
+        ),
+        Tool(
+            "inspect",
+            "Signature and docstring of a variable, function, class or method "
+            "(dotted names work: `df.merge`).",
+            one_name,
+            inspect,
+            read_only=True,
+        ),
+    ]

@@ -1,0 +1,241 @@
+"""Settings: the `GLM` traitlets class; resolution of flags > config > environment > defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, Unicode
+from traitlets.config import Configurable
+
+from ..errors import ConfigurationError, MissingAPIKeyError
+from ..redact import dataclass_repr, redact_url
+from .keys import Secret, find_key
+from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
+
+PERSONAS = ("assistant", "tutor")
+
+
+class GLM(Configurable):
+    """glm-jupyter settings: `%config GLM.model = "glm-5"` or `c.GLM.model` in ipython_config.py."""
+
+    provider = Unicode(
+        "", help=f"Provider: {', '.join(PROVIDERS)}. Empty: GLM_PROVIDER, else {DEFAULT_PROVIDER}."
+    ).tag(config=True)
+    model = Unicode("", help="Model id. Empty: GLM_MODEL, else the provider's default.").tag(
+        config=True
+    )
+    base_url = Unicode("", help="Server base URL. Empty: GLM_BASE_URL, else the provider's.").tag(
+        config=True
+    )
+    thinking = Bool(
+        None, allow_none=True, help="Thinking mode on/off. None: the server's default (on)."
+    ).tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature.").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="Cap on output tokens.").tag(config=True)
+    extra_body = Dict(
+        help="More fields for every request body, for what a server takes beyond the common "
+        "ones: llama.cpp's `grammar`, vLLM's `guided_json`, `top_k`, `min_p`."
+    ).tag(config=True)
+    system = Unicode("", help="System prompt for new conversations.").tag(config=True)
+    persona = Unicode(
+        "", help=f"Persona: {', '.join(PERSONAS)}. Empty: GLM_PERSONA, else assistant."
+    ).tag(config=True)
+    preserve_thinking = Bool(
+        False, help="Send earlier turns' reasoning back (Z.ai preserved thinking)."
+    ).tag(config=True)
+    timeout = Float(300.0, help="Seconds to wait for the server to send anything.").tag(config=True)
+    max_retries = Int(
+        3, help="Retries for rate limits and server errors before output starts."
+    ).tag(config=True)
+    retry_backoff = Float(
+        0.5, help="First retry delay in seconds; doubles each time, with jitter."
+    ).tag(config=True)
+    update_interval = Float(0.1, help="Seconds between display updates while streaming.").tag(
+        config=True
+    )
+    send_rows = Bool(
+        True,
+        help="Send cell values (sample rows, top values, min/max); False: schema and stats only.",
+    ).tag(config=True)
+    summary_tokens = Int(1500, help="Token budget for each summarised object.").tag(config=True)
+    allow_agent = Bool(True, help="Allow agent mode (%%glm --agent).").tag(config=True)
+    allow_auto = Bool(True, help="Allow --auto: agent tool calls without approval.").tag(
+        config=True
+    )
+    max_steps = Int(20, help="Most tool-calling turns in one agent run.").tag(config=True)
+    tool_timeout = Float(120.0, help="Seconds one run_python call may take.").tag(config=True)
+    tool_output_chars = Int(4000, help="Characters of tool output the model gets.").tag(config=True)
+    renderer = CaselessStrEnum(
+        ["auto", "display", "terminal"], "auto", help="How answers are shown."
+    ).tag(config=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of one request, and where each came from."""
+
+    provider: Provider
+    model: str
+    base_url: str
+    api_key: Secret | None
+    thinking: bool | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    system: str = ""
+    persona: str = "assistant"
+    preserve_thinking: bool = False
+    timeout: float = 300.0
+    max_retries: int = 3
+    retry_backoff: float = 0.5
+    update_interval: float = 0.1
+    renderer: str = "auto"
+    send_rows: bool = True
+    summary_tokens: int = 1500
+    allow_agent: bool = True
+    allow_auto: bool = True
+    max_steps: int = 20
+    tool_timeout: float = 120.0
+    tool_output_chars: int = 4000
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # said with the answer (e.g. a setting the course policy fixed)
+
+    __repr__ = dataclass_repr  # the base URL's credentials stay out of logs and tracebacks
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) rows for `%glm config`, the key and URL credentials hidden."""
+        rows = []
+        for name in [f.name for f in fields(self) if f.name not in ("sources", "notes")]:
+            value: Any = getattr(self, name)
+            if name == "provider":
+                value = self.provider.name
+            elif name == "api_key":
+                value = "*** (set)" if value else "(none)"
+            elif name == "base_url":
+                value = redact_url(value)
+            rows.append((name, str(value), self.sources.get(name, "default")))
+        return rows
+
+
+_ENV = {
+    "provider": "GLM_PROVIDER",
+    "model": "GLM_MODEL",
+    "base_url": "GLM_BASE_URL",
+    "persona": "GLM_PERSONA",
+}
+_PLAIN = (
+    "thinking",
+    "temperature",
+    "max_tokens",
+    "extra_body",
+    "system",
+    "preserve_thinking",
+    "timeout",
+    "max_retries",
+    "retry_backoff",
+    "update_interval",
+    "renderer",
+    "send_rows",
+    "summary_tokens",
+    "allow_agent",
+    "allow_auto",
+    "max_steps",
+    "tool_timeout",
+    "tool_output_chars",
+)
+
+
+def _configured(config: GLM, name: str) -> bool:
+    """Set through traitlets config (`c.GLM.x` or `%config GLM.x`), not left at its default."""
+    return name in config.config.get("GLM", {})
+
+
+def resolve(
+    config: GLM, flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Apply the precedence: magic flags, then `GLM` config, then environment, then defaults."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    sources: dict[str, str] = {}
+
+    def pick(name: str) -> str:
+        if name in flags:
+            sources[name] = "flag"
+            return str(flags[name])
+        value = getattr(config, name)
+        if value:
+            sources[name] = f"config (GLM.{name})"
+            return str(value)
+        if env.get(_ENV[name], "").strip():
+            sources[name] = f"env ({_ENV[name]})"
+            return env[_ENV[name]].strip()
+        return ""
+
+    provider_name = (pick("provider") or DEFAULT_PROVIDER).lower()
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        raise ConfigurationError(
+            f"Unknown provider {provider_name!r}. Choose one of: {', '.join(PROVIDERS)}."
+        )
+    base_url = pick("base_url")
+    # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
+    # should not be sent to the environment's server (unless it has no server of its own).
+    if (
+        provider.base_url
+        and sources.get("base_url", "").startswith("env")
+        and not sources.get("provider", "env").startswith("env")
+        and provider_name != env.get("GLM_PROVIDER", "").strip().lower()
+    ):
+        base_url, sources["base_url"] = "", "default"
+    if not base_url:
+        base_url = provider.base_url
+        sources["base_url"] = f"default ({provider.name})"
+    if not base_url:
+        raise ConfigurationError(
+            f"Provider {provider.name!r} needs a base URL: set GLM_BASE_URL, or "
+            "%config GLM.base_url = 'http://host:port/v1'."
+        )
+    model = pick("model") or provider.default_model
+    sources.setdefault("model", f"default ({provider.name})")
+    persona = (pick("persona") or "assistant").lower()
+    sources.setdefault("persona", "default")
+    if persona not in PERSONAS:
+        raise ConfigurationError(
+            f"Unknown persona {persona!r} (from {sources['persona']}). Choose one of: "
+            f"{', '.join(PERSONAS)}."
+        )
+
+    key, key_source = find_key(provider, env)
+    if key is None and not provider.local:
+        raise MissingAPIKeyError(
+            f"No API key for {provider.label}: set {provider.key_env} (or GLM_API_KEY) in the "
+            "environment Jupyter starts from, then restart the kernel. Keys are never read from "
+            "notebook cells, so they cannot end up saved in one."
+        )
+    sources["api_key"] = f"env ({key_source})" if key_source else "none needed"
+
+    values: dict[str, Any] = {}
+    for name in _PLAIN:
+        if name in flags:
+            values[name], sources[name] = flags[name], "flag"
+        else:
+            values[name] = getattr(config, name)
+            if _configured(config, name):
+                sources[name] = f"config (GLM.{name})"
+    temperature = values["temperature"]
+    if provider.thinking_control == "zai" and temperature is not None and not 0 <= temperature <= 1:
+        raise ConfigurationError(
+            f"{provider.label} takes a temperature from 0 to 1; {temperature} was given."
+        )
+    return Settings(
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        api_key=key,
+        persona=persona,
+        sources=sources,
+        **values,
+    )

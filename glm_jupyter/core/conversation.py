@@ -1,0 +1,110 @@
+"""Conversation memory and token accounting for one kernel session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..config import catalog
+from ..messages import Message, Usage
+from .reply import Reply
+
+DEFAULT_SYSTEM = (
+    "You are GLM, working inside a Jupyter notebook. Answer in Markdown; put code in fenced "
+    "blocks with a language tag. Be concise and concrete."
+)
+
+
+class Conversation:
+    """The turns so far; each request resends them unchanged, so the server's cache reuses them."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.system = ""
+        self.persona = ""  # the persona the conversation started with ("" for an agent run)
+
+    def request(self, prompt: str, system: str) -> list[Message]:
+        """Messages for the next request: system, earlier turns, then the new prompt."""
+        if not self.messages:
+            self.system = system or DEFAULT_SYSTEM  # fixed for the conversation: a stable prefix
+        return [Message("system", self.system), *self.messages, Message("user", prompt)]
+
+    def record(self, prompt: str, reply: Reply) -> None:
+        """Keep a finished (or interrupted) exchange: the prompt and whatever answer arrived."""
+        content, reasoning = reply.content.text, reply.reasoning.text
+        if not (content or reasoning or reply.tool_calls):
+            return  # nothing arrived: a re-run should not send the question twice
+        self.messages.append(Message("user", prompt))
+        self.messages.append(
+            Message("assistant", content, reasoning=reasoning, tool_calls=reply.tool_calls)
+        )
+
+    def extend(self, messages: list[Message]) -> None:
+        """Keep an agent run's messages exactly as they were sent and received."""
+        self.messages.extend(messages)
+
+    def reset(self) -> None:
+        """Forget everything: the next request starts a new conversation."""
+        self.messages.clear()
+        self.system = ""
+        self.persona = ""
+
+    def turns(self) -> Sequence[Message]:
+        """The recorded messages."""
+        return tuple(self.messages)
+
+
+@dataclass
+class ModelTotals:
+    """Running totals for one model."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+
+
+class UsageLedger:
+    """Tokens and cost per model for this kernel session."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, ModelTotals] = {}
+
+    def add(self, model: str, usage: Usage | None, provider: str = "") -> None:
+        """Count one response (from `provider`, when known: a self-hosted one costs nothing)."""
+        totals = self.models.setdefault(model, ModelTotals())
+        totals.requests += 1
+        if usage is None:
+            return
+        totals.prompt_tokens += usage.prompt_tokens
+        totals.cached_tokens += usage.cached_tokens
+        totals.completion_tokens += usage.completion_tokens
+        totals.reasoning_tokens += usage.reasoning_tokens
+        cost = catalog.cost(model, usage, provider)
+        if cost is None:
+            totals.cost_known = False
+        else:
+            totals.cost_usd += cost
+
+    def total_tokens(self) -> int:
+        """Tokens in and out over every model: what a classroom token cap counts."""
+        return sum(t.prompt_tokens + t.completion_tokens for t in self.models.values())
+
+    def table(self) -> str:
+        """A Markdown table of the totals."""
+        if not self.models:
+            return "No requests yet in this kernel session."
+        rows = [
+            "| model | requests | tokens in | cached | tokens out | reasoning | cost (USD) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, t in sorted(self.models.items()):
+            cost = f"{t.cost_usd:.4f}" if t.cost_known else "n/a"
+            rows.append(
+                f"| {name} | {t.requests} | {t.prompt_tokens:,} | {t.cached_tokens:,} | "
+                f"{t.completion_tokens:,} | {t.reasoning_tokens:,} | {cost} |"
+            )
+        return "\n".join(rows)

@@ -1,0 +1,305 @@
+"""`%glm` subcommands: reset, history, usage, config, models, help, context, explain, fix, hint,
+autoexplain."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..agent.tools import Tool
+from ..config import catalog
+from ..config.providers import PROVIDERS
+from ..core.session import Session
+from ..core.turn import Request
+from ..errors import GLMError
+from ..wire.served import served_section
+from .autoexplain import EXPLAIN
+
+_PREVIEW = 600
+FIX = (
+    "Fix the cell that raised the error in the context above. Say in one or two sentences what "
+    "was wrong, then give the complete corrected cell in one ```python block."
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed subcommand line: its name, its words, and its parsed flags (if it takes any)."""
+
+    name: str
+    text: str = ""
+    args: Any = None
+
+
+def show(markdown: str, plain: str | None = None) -> None:
+    """Display Markdown in a notebook, plain text in a terminal."""
+    from IPython.display import display
+
+    display({"text/markdown": markdown, "text/plain": plain or markdown}, raw=True)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _PREVIEW else text[:_PREVIEW] + f"… ({len(text):,} characters)"
+
+
+def fenced(text: str, language: str = "") -> str:
+    """`text` in a code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def history(session: Session) -> str:
+    """The conversation so far."""
+    turns = session.conversation.turns()
+    if not turns:
+        return "The conversation is empty."
+    lines = []
+    for message in turns:
+        who = "**You**" if message.role == "user" else "**GLM**"
+        lines.append(f"{who}: {_clip(message.content) or '*(no text)*'}")
+    return "\n\n".join(lines)
+
+
+def config_table(session: Session) -> str:
+    """Effective settings and where each came from; the key is never shown."""
+    policy = session.policy.describe()
+    try:
+        rows = session.settings().describe()
+    except (GLMError, UsageError) as exc:
+        return f"**The settings cannot make a request yet:** {exc}\n\n{policy}"
+    out = ["| setting | value | from |", "|---|---|---|"]
+    out += [f"| {name} | `{value}` | {source} |" for name, value, source in rows]
+    return "\n".join(out) + f"\n\n{policy}"
+
+
+def served(session: Session) -> str:
+    """What the configured local server serves ("" for hosted providers, or without settings)."""
+    try:
+        s = session.settings()
+    except (GLMError, UsageError):  # no key, or a policy refusal: the table still helps
+        return ""
+    return served_section(s, session.transport)
+
+
+def models_table(served: str = "") -> str:
+    """Known models with context, output limit and price (after what the server serves)."""
+    out = [
+        "| model | context | max output | USD / 1M in | cached in | out |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in catalog.MODELS.values():
+        out.append(
+            f"| {m.name} | {m.context:,} | {m.max_output:,} | {m.input_price:.2f} | "
+            f"{m.cached_price:.2f} | {m.output_price:.2f} |"
+        )
+    defaults = ", ".join(f"{p.name}: `{p.default_model}`" for p in PROVIDERS.values())
+    table = "\n".join(out) + f"\n\nDefault model per provider: {defaults}."
+    return f"{served}\n\n{table}" if served else table
+
+
+def help_text(usage: str) -> str:
+    """How to use the magics."""
+    return (
+        "**%%glm [flags]** followed by the prompt in the cell, or **%glm [flags] PROMPT** on one "
+        "line. `{name}` in a prompt stands for a notebook variable.\n\n"
+        "Subcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` (tokens and "
+        "cost this session), `%glm config` (settings and their sources), `%glm models`, "
+        "`%glm context [flags] [question]` (preview what would be sent, without sending), "
+        "`%glm explain` / `%glm fix` (the last error; `--cell N` for In [N]'s), "
+        "`%glm hint` (a hint, more specific each time, about the last error or cell; "
+        "`--cell N` for In [N]), "
+        "`%glm autoexplain on|off`, "
+        "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
+        "`%glm help`. `%%glm --agent` lets the model run code here, with your approval; "
+        "`--tutor` (or `GLM.persona = 'tutor'`) asks a tutor who guides rather than solves; "
+        "`%%glm --map COLUMN --df NAME -o OUT` asks the cell's prompt about every row "
+        "(`glm_jupyter.map` from Python). `glm_jupyter.chat()` opens a chat panel instead. "
+        "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
+        'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
+        f"```\n{usage}\n```"
+    )
+
+
+def preview(session: Session, command: Command) -> str:
+    """`%glm context`: exactly what a request with these flags would send; nothing is sent."""
+    from ..context.tokens import estimate_tokens
+    from .magics import to_request
+
+    request = to_request(command.args, command.text or "(your question)")
+    content, payload = session.preview(request)
+    messages = payload["messages"]
+    earlier = len(messages) - 2
+    total = sum(estimate_tokens(str(m.get("content") or "")) for m in messages)
+    body = json.dumps(payload, indent=1, ensure_ascii=False)
+    return (
+        f"**Preview: nothing was sent.** This message would go to `{payload['model']}` after "
+        f"the system prompt and {earlier} earlier message(s), about {total:,} tokens in all "
+        f"(this message: {estimate_tokens(content):,}).\n\n{fenced(content, 'text')}\n\n"
+        f"<details><summary>The whole request body</summary>\n\n{fenced(body, 'json')}\n\n"
+        "</details>"
+    )
+
+
+FIX_CELL = (
+    "Find what is wrong with or could break in the cell above, fix it, say in one or two "
+    "sentences what you changed, then give the complete corrected cell in one ```python block."
+)
+
+
+def explain_request(command: Command, session: Session, *, fix: bool) -> Request:
+    """The request behind `%glm explain` / `%glm fix`: the last error, or that of `--cell N`."""
+    from .magics import to_request
+
+    name = command.name
+    numbers = command.args.cell_numbers
+    if len(numbers) > 1:
+        raise UsageError(f"%glm {name} takes one --cell; got {len(numbers)}.")
+    log = session.log
+    if numbers:
+        record = log.cell(numbers[0]) if log is not None else None
+        if record is None:
+            raise UsageError(
+                f"%glm {name} --cell {numbers[0]}: In [{numbers[0]}] has not run in this "
+                "kernel, or is older than the last 50 cells it keeps. Run it again, then ask."
+            )
+        if record.error is None and not fix:
+            raise UsageError(
+                f"%glm explain --cell {numbers[0]}: In [{numbers[0]}] raised no error; "
+                "ask about it with %%glm --cell N instead."
+            )
+    elif log is None or log.last_error is None:
+        raise UsageError(f"%glm {name}: no cell has raised an error yet in this kernel.")
+    else:
+        record = None
+    error = record.error if record is not None else None
+    prompt = (FIX if error or record is None else FIX_CELL) if fix else EXPLAIN
+    request = to_request(command.args, prompt)
+    code = request.code if request.code is not None else (0 if fix else None)
+    if record is not None and error is None:
+        # `%glm fix --cell N` on a cell that ran cleanly: send the cell, ask for a better one.
+        return dataclasses.replace(request, code=code)
+    context = dataclasses.replace(request.context, cell_numbers=(), error=True, error_record=error)
+    return dataclasses.replace(request, context=context, code=code)
+
+
+def hint_request(command: Command, session: Session) -> Request:
+    """The request behind `%glm hint [--cell N]` (target and level: see `teaching`)."""
+    from .magics import to_request
+
+    args = command.args
+    if len(args.cell_numbers) > 1:
+        raise UsageError(f"%glm hint takes one --cell; got {len(args.cell_numbers)}.")
+    if args.agent or args.auto or args.json or args.schema or args.code is not None:
+        raise UsageError("%glm hint answers in prose: drop --agent, --json, --schema and --code.")
+    step = session.hints.next(session.log, args.cell_numbers[0] if args.cell_numbers else None)
+    request = to_request(args, step.prompt())
+    target = step.target.context
+    context = dataclasses.replace(
+        request.context, cell_numbers=target.cell_numbers, error_record=target.error_record
+    )
+    return dataclasses.replace(request, context=context, hint=step, notes=(step.note(),))
+
+
+def run(command: Command, session: Session, usage: str) -> Request | None:
+    """Run one subcommand; returns a request when the subcommand is a question to ask."""
+    name = command.name
+    if name in ("explain", "fix"):
+        return explain_request(command, session, fix=name == "fix")
+    if name == "hint":
+        return hint_request(command, session)
+    if name == "reset":
+        session.conversation.reset()
+        show("Conversation cleared: the next prompt starts fresh.")
+    elif name == "history":
+        show(history(session))
+    elif name == "usage":
+        limit = session.policy.usage_line()
+        show(session.ledger.table() + (f"\n\n{limit}" if limit else ""))
+    elif name == "config":
+        show(config_table(session))
+    elif name == "models":
+        show(models_table(served(session)))
+    elif name == "context":
+        show(preview(session, command))
+    elif name == "autoexplain":
+        show(session.autoexplain(command.text))
+    elif name == "export":
+        show(export(session, command.text))
+    elif name == "mcp":
+        raise UsageError(
+            "%glm mcp needs a Jupyter kernel with autoawait on: the MCP connections live on the "
+            "kernel's event loop. Run it as a cell of its own."
+        )
+    else:
+        show(help_text(usage), usage)
+    return None
+
+
+def export(session: Session, path: str) -> str:
+    """`%glm export [PATH.ipynb]`: the approved code of the last agent run, in order."""
+    run = session.last_agent
+    steps = [step for step in (run.steps if run else []) if step.code is not None]
+    if not steps:
+        raise UsageError("%glm export: the last agent run ran no approved code to export.")
+    if path:
+        import nbformat
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"Code from an agent run: {run.request.prompt}")]  # type: ignore[union-attr]
+        nb.cells += [nbformat.v4.new_code_cell(step.code) for step in steps]
+        nbformat.write(nb, path)
+        return f"Wrote {len(steps)} code cell(s) to `{path}`."
+    joined = "\n\n".join(f"# step {step.index}\n{step.code}" for step in steps)
+    session.shell.set_next_input(joined, replace=False)
+    return f"Placed the code of {len(steps)} step(s) in a new cell below."
+
+
+async def mcp(session: Session, text: str) -> None:
+    """`%glm mcp add [--trusted] NAME -- COMMAND ARGS...`, `add [--trusted] NAME URL`, `list`,
+    `remove NAME`."""
+    import shlex
+
+    from ..agent.mcp import McpServers
+
+    if session.mcp is None:
+        session.mcp = McpServers()
+    words = shlex.split(text)
+    verb = words[0]
+    trusted = verb == "add" and "--trusted" in words[: words.index("--") if "--" in words else None]
+    if trusted:
+        words.remove("--trusted")
+    if verb == "list":
+        show(session.mcp.describe())
+    elif verb == "remove" and len(words) == 2:
+        await session.mcp.remove(words[1])
+        show(f"Removed MCP server `{words[1]}`.")
+    elif verb == "add" and len(words) >= 4 and words[2] == "--":
+        tools = await session.mcp.add(words[1], words[3:], trusted=trusted)
+        show(_connected(words[1], tools, trusted))
+    elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
+        tools = await session.mcp.add(words[1], words[2], trusted=trusted)
+        show(_connected(words[1], tools, trusted))
+    else:
+        raise UsageError(
+            "Usage: %glm mcp add [--trusted] NAME -- COMMAND ARGS... | "
+            "%glm mcp add [--trusted] NAME URL | %glm mcp list | %glm mcp remove NAME"
+        )
+
+
+def _connected(name: str, tools: list[Tool], trusted: bool) -> str:
+    """The line after `%glm mcp add`: the tools, and which of them run without asking."""
+    listed = ", ".join(t.name for t in tools) or "no tools"
+    unasked = [t.name for t in tools if t.read_only]
+    if unasked:
+        note = f" Trusted: {', '.join(unasked)} (marked read-only by the server) run unasked."
+    elif trusted:
+        note = " Trusted, but no tool is marked read-only: every call asks first."
+    else:
+        note = " Every call asks for approval (--trusted lets tools it marks read-only skip it)."
+    return f"Connected `{name}`: {listed}.{note}"

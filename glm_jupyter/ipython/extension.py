@@ -1,0 +1,150 @@
+"""`%load_ext glm_jupyter`: register the magics, the `GLM` config class, and the async cell path.
+
+In a kernel, an input transformer rewrites a `%%glm` cell (and a cell that is a single `%glm`
+line) into a top-level `await` of the magic's coroutine before IPython decides how to run it.
+ipykernel then runs the whole magic as a task on its event loop: the answer streams, widgets
+stay clickable, and an interrupt arrives as a cancellation that the session turns into
+"interrupted" while keeping what arrived. Terminal IPython and `run_cell_magic` callers take the
+synchronous path.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..config.settings import GLM
+from ..context.kernel_log import KernelLog
+from ..core.session import Session
+from ..errors import GLMError
+from .magics import GLMMagics
+
+_ACTIVE: dict[int, GLMMagics] = {}
+
+
+def _magics() -> GLMMagics:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    magics = _ACTIVE.get(id(shell))
+    if magics is None:
+        raise RuntimeError("glm_jupyter is not loaded in this shell: run %load_ext glm_jupyter")
+    return magics
+
+
+async def glm_cell(line: str, cell: str) -> None:
+    """Target of the rewritten `%%glm` cell."""
+    await _magics().glm_cell_async(line, cell)
+
+
+async def glm_line(line: str) -> None:
+    """Target of a rewritten single-line `%glm` cell."""
+    await _magics().glm_line_async(line)
+
+
+def _is_magic(first: str, name: str) -> bool:
+    return first.startswith(name) and (len(first) == len(name) or first[len(name)].isspace())
+
+
+_TARGET = "__import__('glm_jupyter.ipython.extension').ipython.extension"
+
+
+class GlmCellRewriter:
+    """Input transformer (cleanup phase, before IPython's own) for `%%glm` and `%glm` lines.
+
+    In a kernel with autoawait on, a `%%glm` cell or a cell that is one `%glm` line becomes an
+    `await` of the async magic (with `%autoawait off` the synchronous magic runs instead).
+    Any other `%glm` line becomes an explicit `run_line_magic` call, so that a prompt ending in
+    `?` is sent, not taken by IPython as a request for help.
+    """
+
+    def __init__(self, shell: Any) -> None:
+        self.in_kernel = getattr(shell, "kernel", None) is not None
+        self.shell = shell
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        if not lines:
+            return lines
+        if self.in_kernel and self.shell.autoawait:
+            first = lines[0]
+            if _is_magic(first, "%%glm"):
+                line, body = first[len("%%glm") :].strip(), "".join(lines[1:])
+                return [f"await {_TARGET}.glm_cell({line!r}, {body!r})\n"]
+            text = "".join(lines).strip()
+            if _is_magic(text, "%glm") and "\n" not in text:
+                return [f"await {_TARGET}.glm_line({text[len('%glm') :].strip()!r})\n"]
+        if _is_magic(lines[0], "%%"):
+            return lines  # another cell magic owns the whole cell
+        return [self._line(line) for line in lines]
+
+    @staticmethod
+    def _line(line: str) -> str:
+        stripped = line.lstrip()
+        if not _is_magic(stripped.rstrip("\n"), "%glm"):
+            return line
+        indent = line[: len(line) - len(stripped)]
+        argument = stripped.rstrip("\n")[len("%glm") :].strip()
+        return f"{indent}get_ipython().run_line_magic('glm', {argument!r})\n"
+
+
+def _show_glm_error(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+) -> Any:
+    # A GLMError's message already says what happened and what to do; a traceback through
+    # httpx would only bury it (and, in verbose mode, print frame locals).
+    stb = shell.InteractiveTB.get_exception_only(etype, value)
+    shell._showtraceback(etype, value, stb)  # ipykernel sends this as the cell's error output
+    return stb
+
+
+def load(shell: Any) -> GLMMagics:
+    """Install glm-jupyter into `shell` (idempotent)."""
+    if id(shell) in _ACTIVE:
+        return _ACTIVE[id(shell)]
+    config = GLM(parent=shell)
+    shell.configurables.append(config)
+    log = KernelLog(shell)
+    log.install()
+    magics = GLMMagics(shell, Session(shell, config, log=log))
+    shell.register_magics(magics)
+    _ACTIVE[id(shell)] = magics
+    shell.input_transformers_cleanup.append(GlmCellRewriter(shell))
+    if not shell.custom_exceptions:
+        shell.set_custom_exc((GLMError,), _show_glm_error)
+        # trio (pulled in by httpx's async backend detection when installed) warns at import
+        # that it cannot add its own IPython handler; it only serves its old MultiError type.
+        warnings.filterwarnings(
+            "ignore",
+            "IPython detected, but you already have a custom exception handler",
+            RuntimeWarning,
+        )
+    return magics
+
+
+def kernel_session() -> Session:
+    """The `Session` that `%%glm` uses in this kernel (loading glm_jupyter if it is not yet)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError(
+            "kernel_session() needs IPython or a Jupyter kernel; elsewhere create "
+            "glm_jupyter.Session() yourself."
+        )
+    return load(shell).session
+
+
+def unload(shell: Any) -> None:
+    """Remove what `load` installed."""
+    magics = _ACTIVE.pop(id(shell), None)
+    if magics is None:
+        return
+    shell.input_transformers_cleanup[:] = [
+        t for t in shell.input_transformers_cleanup if not isinstance(t, GlmCellRewriter)
+    ]
+    if shell.custom_exceptions == (GLMError,):
+        shell.set_custom_exc((), None)
+    if magics.session.log is not None:
+        magics.session.log.uninstall()
+    magics.session.autoexplain("off")
+    magics.session.close()
