@@ -1,6 +1,6 @@
 """The classroom policy file: its format, its checks, and where a process finds it.
 
-See `policy.py` for how the policy is enforced and `docs/teaching.md` for instructors.
+See `core/guard.py` for how the policy is enforced, `docs/teaching.md` for instructors.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class ContextBuilder:
         return self.shell.user_ns if self.shell is not None else {}
 
     def lookup(self, name: str, flag: str) -> Any:
-        """A variable by name, or a InputError that suggests close matches."""
+        """A variable by name, or an InputError that suggests close matches."""
         ns = self.namespace
         if name in ns and not name.startswith("_"):
             return ns[name]

@@ -12,7 +12,7 @@ from .bundle import bundle, footer
 
 
 class Renderer(Protocol):
-    """What the runner needs from a renderer."""
+    """What the session needs from a renderer."""
 
     def start(self, reply: Reply) -> None:
         """Show that a request is under way."""

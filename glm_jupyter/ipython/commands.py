@@ -189,7 +189,7 @@ def explain_request(command: Command, session: Session, *, fix: bool) -> Request
 
 
 def hint_request(command: Command, session: Session) -> Request:
-    """The request behind `%glm hint [--cell N]` (target and level: see `teaching`)."""
+    """The request behind `%glm hint [--cell N]` (target and level: see `core.teaching`)."""
     from .magics import to_request
 
     args = command.args
