@@ -29,7 +29,8 @@ def _run_once(shell: Any, sim: Any) -> tuple[float, float, Any]:
 
     from glm_jupyter.ipython.extension import _ACTIVE
 
-    session = _ACTIVE[id(shell)].session
+    magics = _ACTIVE[id(shell)]
+    session = magics.session
     session.ledger.models.clear()
     sim.set_scenario(_scenario())
     sim.reset(turns=True)
@@ -38,7 +39,8 @@ def _run_once(shell: Any, sim: Any) -> tuple[float, float, Any]:
         outcome = shell.run_cell("%%glm --auto --new\nAdd one and one, ten times.")
         total = time.perf_counter() - started
     assert outcome.success, outcome.error_in_exec
-    run = session.last_agent
+    run = magics.agents.last
+    assert run is not None
     assert len(run.steps) == STEPS, "the run stopped early"
     return total, run.model_seconds, session.ledger.models["glm-5.1"]
 

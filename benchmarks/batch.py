@@ -29,16 +29,20 @@ def _items() -> list[str]:
 
 def _one_by_one(items: list[str]) -> float:
     """Seconds to send `items` in a loop through glm-jupyter's client, as a cell loop would."""
-    from glm_jupyter.batch.engine import endpoint_for
-    from glm_jupyter.batch.job import Overrides, plan
+    from glm_jupyter.batch.engine import HandBack
+    from glm_jupyter.batch.job import plan
+    from glm_jupyter.batch.options import BatchOptions
+    from glm_jupyter.batch.run import default_pipeline
+    from glm_jupyter.core.pipeline import Pipeline
     from glm_jupyter.messages import TextDelta
     from glm_jupyter.wire.client import Client
 
-    job = plan(PROMPT, items, overrides=Overrides())
-    with Client(endpoint_for(job.settings)) as client:
+    job = plan(PROMPT, items, BatchOptions(), default_pipeline())
+    with Client(Pipeline.endpoint(job.settings, retry=HandBack())) as client:
         started = time.perf_counter()
         for payload in job.payloads:
-            answer = "".join(e.text for e in client.stream(payload) if type(e) is TextDelta)
+            events = client.stream(payload, dialect=job.dialect)
+            answer = "".join(e.text for e in events if type(e) is TextDelta)
             assert answer
         return time.perf_counter() - started
 

@@ -59,7 +59,7 @@ def _question_first_usages(url: str, summary: str) -> list[dict[str, Any]]:
     """A tool that rebuilds each prompt with the question before the data."""
     import httpx
 
-    from glm_jupyter.core.conversation import DEFAULT_SYSTEM
+    from glm_jupyter.core.prompts import DEFAULT_SYSTEM
 
     usages = []
     for question in QUESTIONS:

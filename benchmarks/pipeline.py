@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from glm_jupyter.core.reply import Reply
 from glm_jupyter.display.render import DisplayRenderer
+from glm_jupyter.reply import Reply
 from glm_jupyter.wire.client import Client
 
 from .common import endpoint, request_body

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from glm_jupyter.agent.loop import STEP_MIME
 from glm_jupyter.display.bundle import MIME_TYPE
+from glm_jupyter.display.step import STEP_MIME
 
 from .helpers import use
 from .test_magics import run

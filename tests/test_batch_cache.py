@@ -15,7 +15,11 @@ import glm_jupyter
 from glm_jupyter.batch import BatchCostError
 from glm_jupyter.batch.cache import AnswerCache, default_dir
 from glm_jupyter.batch.estimate import DEFAULT_ANSWER_TOKENS, estimate
-from glm_jupyter.batch.job import Overrides, plan
+from glm_jupyter.batch.job import Job, plan
+from glm_jupyter.batch.options import BatchOptions
+from glm_jupyter.config.settings import GLM
+from glm_jupyter.core.guard import PolicyGuard
+from glm_jupyter.core.pipeline import Pipeline
 from glm_jupyter.simulator import Simulator
 
 from .helpers import SECRET
@@ -211,22 +215,28 @@ def test_keyboard_interrupt_keeps_what_finished(
 # --- cost -------------------------------------------------------------------------------------
 
 
+def _plan(**options: Any) -> Job:
+    """The batch's requests, planned outside any session and without a classroom policy."""
+    return plan(
+        "Classify {item}", ITEMS, BatchOptions(**options), Pipeline(GLM(), None, PolicyGuard())
+    )
+
+
 def test_estimate_counts_prompt_and_output_tokens(simulator: Any, point: Any) -> None:
     sim = simulator()
     point(sim)
-    job = plan("Classify {item}", ITEMS, overrides=Overrides(model="glm-5.1", max_tokens=100))
+    job = _plan(model="glm-5.1", max_tokens=100)
     found = estimate(job.settings, job.messages)
     assert found.requests == len(ITEMS)
     assert found.output_tokens == 100 * len(ITEMS)
     assert found.prompt_tokens > len(ITEMS) * 20  # system prompt and question
     expected = (found.prompt_tokens * 1.40 + found.output_tokens * 4.40) / 1_000_000
     assert found.cost_usd == pytest.approx(expected)
-    job = plan("Classify {item}", ITEMS, overrides=Overrides(model="glm-4.7-flash"))
+    job = _plan(model="glm-4.7-flash")
     free = estimate(job.settings, job.messages)
     assert free.per_answer == DEFAULT_ANSWER_TOKENS
     assert free.cost_usd == 0.0
-    own = Overrides(model="zai-org/GLM-4.7", provider="vllm")  # priced on Z.ai, not on one's own
-    job = plan("Classify {item}", ITEMS, overrides=own)
+    job = _plan(model="zai-org/GLM-4.7", provider="vllm")  # priced on Z.ai, not on one's own
     assert estimate(job.settings, job.messages).cost_usd == 0.0
 
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glm_jupyter.core.conversation import UsageLedger
-from glm_jupyter.core.reply import Reply, TextBuffer
 from glm_jupyter.display.bundle import MIME_TYPE, VERSION, bundle, footer, markdown
 from glm_jupyter.messages import (
     Event,
@@ -23,6 +22,7 @@ from glm_jupyter.messages import (
     Usage,
     UsageReport,
 )
+from glm_jupyter.reply import Reply, TextBuffer
 
 from .chunks import UNICODE_TEXT
 

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glm_jupyter.config.providers import PROVIDERS
-from glm_jupyter.core.reply import Reply
 from glm_jupyter.messages import (
     Finish,
     Message,
@@ -23,6 +22,7 @@ from glm_jupyter.messages import (
     Usage,
     UsageReport,
 )
+from glm_jupyter.reply import Reply
 from glm_jupyter.wire.dialects import (
     ChunkParser,
     build_request,

@@ -103,9 +103,9 @@ def test_held_reasoning_is_timed_from_its_first_token(shell: Any, simulator: Any
 def test_terminal_renderer_writes_nothing_for_the_held_reasoning_mark() -> None:
     import io
 
-    from glm_jupyter.core.reply import Reply
     from glm_jupyter.display.render import TerminalRenderer
     from glm_jupyter.messages import ReasoningDelta, TextDelta
+    from glm_jupyter.reply import Reply
 
     out = io.StringIO()
     renderer, reply = TerminalRenderer(out), Reply("glm-4.7-flash", "llamacpp")

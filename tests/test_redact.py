@@ -18,11 +18,12 @@ from glm_jupyter.batch.cache import request_key
 from glm_jupyter.config.keys import Secret
 from glm_jupyter.config.providers import PROVIDERS
 from glm_jupyter.config.settings import GLM, resolve
-from glm_jupyter.core.reply import Reply
 from glm_jupyter.redact import redact_text, redact_url, secret_name
-from glm_jupyter.wire.client import AsyncClient, Client, Endpoint, join_url
+from glm_jupyter.reply import Reply
+from glm_jupyter.wire.client import AsyncClient, Client, Endpoint
 from glm_jupyter.wire.failures import ErrorContext, RetryPolicy
 from glm_jupyter.wire.served import served_section
+from glm_jupyter.wire.urls import join_url
 
 from .chunks import ZAI_CHUNKS, Script, error_response, sse_bytes, sse_response
 

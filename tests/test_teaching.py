@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from glm_jupyter.config.settings import GLM, resolve
-from glm_jupyter.core.conversation import DEFAULT_SYSTEM
-from glm_jupyter.core.teaching import TUTOR_SYSTEM, HintTracker
+from glm_jupyter.core.prompts import DEFAULT_SYSTEM, TUTOR_SYSTEM
+from glm_jupyter.core.teaching import HintTracker
 
 from .helpers import SECRET, use
 from .test_analysis import _numbered, scripted, sent
@@ -116,7 +116,7 @@ def test_changing_persona_starts_a_new_conversation(shell: Any, simulator: Any) 
 
 def test_python_api_takes_the_persona(simulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
     from glm_jupyter import Session
-    from glm_jupyter.core.turn import Request
+    from glm_jupyter.core.request import Request
 
     sim = simulator(scripted("Try reversed()."))
     env = {"GLM_PROVIDER": "vllm", "GLM_BASE_URL": sim.base_url}

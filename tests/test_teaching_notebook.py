@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from glm_jupyter.core.teaching import TUTOR_SYSTEM
+from glm_jupyter.core.prompts import TUTOR_SYSTEM
 from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.simulator import Simulator
 

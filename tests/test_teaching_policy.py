@@ -15,8 +15,8 @@ from glm_jupyter.config import policy as policy_file
 from glm_jupyter.config.settings import GLM, resolve
 from glm_jupyter.core import guard as policy_module
 from glm_jupyter.core.guard import PolicyError, PolicyGuard, locate_policy, read_policy
-from glm_jupyter.core.teaching import TUTOR_SYSTEM
-from glm_jupyter.core.turn import Request
+from glm_jupyter.core.prompts import TUTOR_SYSTEM
+from glm_jupyter.core.request import Request
 from glm_jupyter.errors import ClassroomLimitError, ConfigurationError
 
 from .helpers import PRICED, SECRET, STRICT, use, write_policy
@@ -314,6 +314,7 @@ def test_python_api_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
 
 async def test_async_path_obeys_the_policy(simulator: Any, tmp_path: Path) -> None:
     from glm_jupyter import Session
+    from glm_jupyter.agent.runs import Agents
 
     path = write_policy(tmp_path / "course.json", STRICT | {"max_tokens_per_session": 500})
     sim = simulator(PRICED)
@@ -324,7 +325,7 @@ async def test_async_path_obeys_the_policy(simulator: Any, tmp_path: Path) -> No
     with pytest.raises(ClassroomLimitError, match="500 of the 500 tokens"):
         await session.ask_async(Request("again"))
     with pytest.raises(ClassroomLimitError, match="Agent mode"):
-        await session.ask_async(Request("go", agent=True))
+        await Agents(session).run(Request("go", agent=True))
     assert len(sim.requests) == 1
 
 

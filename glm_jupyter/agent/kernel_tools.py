@@ -206,6 +206,35 @@ def static_call(cls: type) -> Any:
     return None
 
 
+_ONE_NAME = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+# name: (what the model is told, its parameters, read-only: runs without asking)
+BUILTIN: dict[str, tuple[str, dict[str, Any], bool]] = {
+    "run_python": (
+        "Run Python code in the person's live Jupyter kernel (their variables are there). They "
+        "see the code and its output; you get stdout, stderr, the value of the last expression "
+        "and any error.",
+        {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]},
+        False,
+    ),
+    "list_variables": (
+        "List the person's variables: names, types and shapes.",
+        {"type": "object", "properties": {}},
+        True,
+    ),
+    "describe": (
+        "Summarise a variable (DataFrames: dtypes, nulls, statistics, sample rows).",
+        _ONE_NAME,
+        True,
+    ),
+    "inspect": (
+        "Signature and docstring of a variable, function, class or method "
+        "(dotted names work: `df.merge`).",
+        _ONE_NAME,
+        True,
+    ),
+}
+
+
 def builtin_tools(
     shell: Any,
     executor: KernelExecutor,
@@ -229,7 +258,7 @@ def builtin_tools(
             raise KeyboardInterrupt
         return execution.summary(limit)
 
-    async def variables(arguments: dict[str, Any]) -> str:
+    async def list_variables_(arguments: dict[str, Any]) -> str:
         return list_variables(namespace, getattr(shell, "user_ns_hidden", ()))
 
     async def describe(arguments: dict[str, Any]) -> str:
@@ -244,36 +273,13 @@ def builtin_tools(
     async def inspect(arguments: dict[str, Any]) -> str:
         return inspect_object(namespace, str(arguments.get("name", "")))
 
-    one_name = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    calls = {
+        "run_python": run_python,
+        "list_variables": list_variables_,
+        "describe": describe,
+        "inspect": inspect,
+    }
     return [
-        Tool(
-            "run_python",
-            "Run Python code in the person's live Jupyter kernel (their "
-            "variables are there). They see the code and its output; you get stdout, stderr, "
-            "the value of the last expression and any error.",
-            {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]},
-            run_python,
-        ),
-        Tool(
-            "list_variables",
-            "List the person's variables: names, types and shapes.",
-            {"type": "object", "properties": {}},
-            variables,
-            read_only=True,
-        ),
-        Tool(
-            "describe",
-            "Summarise a variable (DataFrames: dtypes, nulls, statistics, sample rows).",
-            one_name,
-            describe,
-            read_only=True,
-        ),
-        Tool(
-            "inspect",
-            "Signature and docstring of a variable, function, class or method "
-            "(dotted names work: `df.merge`).",
-            one_name,
-            inspect,
-            read_only=True,
-        ),
+        Tool(name, text, parameters, calls[name], read_only=read_only)
+        for name, (text, parameters, read_only) in BUILTIN.items()
     ]

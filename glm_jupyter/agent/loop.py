@@ -13,115 +13,26 @@ import asyncio
 import json
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..context.prompt import user_message
-from ..core.teaching import agent_system
-from ..display.approval import Decision, TerminalApprover, WidgetApprover, show_arguments
-from ..errors import AgentStopped, ClassroomLimitError, InputError, ToolError
+from ..core.prompts import AGENT_SYSTEM, agent_system
+from ..core.request import Request
+from ..display.approval import Decision, TerminalApprover, WidgetApprover
+from ..display.step import Step, StepView
+from ..errors import AgentStopped, ToolError
 from ..messages import Message, ToolCall
 from ..wire.rawtools import parse_raw_tool_calls
 from .tools import Tool
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
-    from ..core.reply import Reply
+    from ..context.builder import ContextBlock
     from ..core.session import Session
-    from ..core.turn import Request, Turn
+    from ..core.turn import Turn
+    from ..reply import Reply
 
-AGENT_SYSTEM = (
-    "You are GLM, working as an agent in the person's live Jupyter kernel. Use the tools to "
-    "look at their variables and to run Python there. Work in small steps, check each result, "
-    "and fix your own errors. When the task is done, stop calling tools and answer in Markdown."
-)
-STEP_MIME = "application/vnd.glm.step+json"
 SAME_CALL_LIMIT = 3
-
-
-@dataclass
-class Step:
-    """One tool call: what was asked, what the person decided, what came back."""
-
-    index: int
-    tool: str
-    arguments: str
-    reasoning: str
-    approval: str = "pending"
-    output: str = ""
-    elapsed: float = 0.0
-    status: str = "waiting"  # waiting, running, done, error, rejected, interrupted
-
-    def as_dict(self) -> dict[str, Any]:
-        """The step as the response JSON carries it."""
-        return {
-            "index": self.index,
-            "tool": self.tool,
-            "arguments": self.arguments,
-            "reasoning": self.reasoning,
-            "approval": self.approval,
-            "output": self.output,
-            "elapsed_s": round(self.elapsed, 3),
-            "status": self.status,
-        }
-
-    @property
-    def code(self) -> str | None:
-        """The code of an approved run_python step."""
-        if self.tool != "run_python" or self.approval in ("pending", "rejected"):
-            return None
-        try:
-            code = json.loads(self.arguments).get("code")
-        except (ValueError, AttributeError):
-            return None
-        return code if isinstance(code, str) else None
-
-    def markdown(self) -> str:
-        """The step card for front ends without the labextension."""
-        try:
-            shown = show_arguments(self.tool, json.loads(self.arguments or "{}"))
-        except ValueError:
-            shown = self.arguments
-        language = "python" if self.tool == "run_python" else "json"
-        head = f"**Step {self.index} · `{self.tool}`** · {self.approval} · {self.status}"
-        if self.elapsed:
-            head += f" · {self.elapsed:.2f} s"
-        body = f"{head}\n\n```{language}\n{shown}\n```\n"
-        if self.output:
-            body += (
-                f"\n<details><summary>What the model was told</summary>\n\n```text\n"
-                f"{self.output}\n```\n\n</details>\n"
-            )
-        return body
-
-
-class StepView:
-    """A step's display, updated in place (notebook) or printed (terminal)."""
-
-    def __init__(self, step: Step, *, notebook: bool) -> None:
-        self.step = step
-        self.notebook = notebook
-        self._handle: Any = None
-
-    def show(self) -> None:
-        """Create or update the display."""
-        if not self.notebook:
-            s = self.step
-            if s.status in ("waiting", "running"):
-                return
-            print(f"[step {s.index}] {s.tool} · {s.approval} · {s.status} · {s.elapsed:.2f} s")
-            return
-        from IPython.display import display
-
-        bundle = {
-            STEP_MIME: self.step.as_dict(),
-            "text/markdown": self.step.markdown(),
-            "text/plain": f"Step {self.step.index}: {self.step.tool} ({self.step.status})",
-        }
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
 
 
 class AgentRun:
@@ -150,69 +61,102 @@ class AgentRun:
         self.last_turn: Turn | None = None
         self._recent: deque[tuple[str, str]] = deque(maxlen=SAME_CALL_LIMIT)
 
-    async def run(self) -> Turn:
-        """Model turns and tool calls until an answer, a stop, or an interrupt."""
+    async def run(self) -> tuple[Turn, BaseException | None]:
+        """Model turns and tool calls until an answer, a stop, or an interrupt: the last turn,
+        and what ended the run early, if anything."""
         session, s = self.session, self.settings
         blocks, question = session.context(self.request, s)
-        content = user_message(blocks, question)
-        messages = session.conversation.request(content, agent_system(AGENT_SYSTEM, s))
+        messages = session.conversation.request(
+            user_message(blocks, question), agent_system(AGENT_SYSTEM, s)
+        )
         transcript: list[Message] = [messages[-1]]
         specs = [t.spec() for t in self.tools.values()]
         limit = self.request.max_steps or s.max_steps
+        failure: BaseException | None = None
         try:
             for number in range(limit + 1):
-                turn = session.agent_turn(s, messages, specs, blocks if number == 0 else [])
-                self.last_turn = turn
-                turn.reply.steps = [step.as_dict() for step in self.steps]
-                started = time.monotonic()
-                await session._stream_async(turn)
-                self.model_seconds += time.monotonic() - started
-                session.account(turn)
-                if turn.failure is not None:
+                turn, failure = await self._model_turn(messages, specs, [] if number else blocks)
+                if failure is not None:
                     partial = turn.reply.content.text
                     if partial or turn.reply.reasoning.text:  # keep what arrived
                         transcript.append(
                             Message("assistant", partial, reasoning=turn.reply.reasoning.text)
                         )
                     break
-                text, calls = turn.reply.content.text, list(turn.reply.tool_calls)
-                if not calls:
-                    text, calls = parse_raw_tool_calls(text)
-                assistant = Message(
-                    "assistant", text, reasoning=turn.reply.reasoning.text, tool_calls=tuple(calls)
-                )
+                assistant = _assistant(turn.reply)
                 messages.append(assistant)
                 transcript.append(assistant)
-                if not calls:
+                if not assistant.tool_calls:
                     break
                 if number == limit:
                     raise AgentStopped(f"Stopped after {limit} steps (--max-steps {limit}).")
-                for position, call in enumerate(calls):
-                    try:
-                        result = await self.call(
-                            call, turn.reply.reasoning.text if position == 0 else ""
-                        )
-                    except (KeyboardInterrupt, asyncio.CancelledError):
-                        transcript += _unanswered(calls[position:], "interrupted by the person")
-                        self._interrupted()
-                        raise
-                    answer = Message("tool", result, tool_call_id=call.id, name=call.name)
-                    messages.append(answer)
-                    transcript.append(answer)
+                answers = await self._tools(assistant, transcript)
+                messages += answers
+                transcript += answers
         except AgentStopped as stop:
             transcript += _unanswered(_pending_calls(transcript), "not run: the run stopped")
             if self.last_turn is not None:
                 self.last_turn.reply.notes.append(str(stop))
         finally:
             session.conversation.extend(transcript)
-            last = self.last_turn
-            if last is not None:
-                stale = last.reply.steps != [step.as_dict() for step in self.steps]
-                last.reply.steps = [step.as_dict() for step in self.steps]
-                if stale or last.reply.notes:
-                    last.renderer.finish(last.reply)  # show the whole trail and any stop note
+            self._show_trail()
         assert self.last_turn is not None
-        return self.last_turn
+        return self.last_turn, failure
+
+    async def _model_turn(
+        self, messages: list[Message], specs: list[dict[str, Any]], blocks: list[ContextBlock]
+    ) -> tuple[Turn, BaseException | None]:
+        """One model turn (tools offered, reasoning kept for the provider), streamed and counted."""
+        session, s = self.session, self.settings
+        reply = session.new_reply(s, blocks)
+        reply.steps = [step.as_dict() for step in self.steps]
+        content = str(messages[-1].content) if messages else ""
+        # Z.ai keeps reasoning across the run only with preserved thinking switched on.
+        turn = session.pipeline.turn(
+            s,
+            messages,
+            reply,
+            session.renderer(s),
+            tools=specs,
+            preserve=s.provider.thinking_control == "zai",
+            request=Request(content),
+            content=content,
+        )
+        self.last_turn = turn
+        started = time.monotonic()
+        failure = await session.pipeline.astream(turn)
+        self.model_seconds += time.monotonic() - started
+        session.last = reply
+        session.pipeline.account(reply)
+        turn.renderer.finish(reply)
+        return turn, failure
+
+    async def _tools(self, assistant: Message, transcript: list[Message]) -> list[Message]:
+        """Run the turn's tool calls in order: the tool results for the next request."""
+        answers: list[Message] = []
+        calls = list(assistant.tool_calls)
+        for position, call in enumerate(calls):
+            try:
+                result = await self.call(call, assistant.reasoning if position == 0 else "")
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                transcript += answers
+                answers.clear()
+                transcript += _unanswered(calls[position:], "interrupted by the person")
+                self._interrupted()
+                raise
+            answers.append(Message("tool", result, tool_call_id=call.id, name=call.name))
+        return answers
+
+    def _show_trail(self) -> None:
+        """Show the whole trail of steps and any stop note on the last response."""
+        last = self.last_turn
+        if last is None:
+            return
+        steps = [step.as_dict() for step in self.steps]
+        stale = last.reply.steps != steps
+        last.reply.steps = steps
+        if stale or last.reply.notes:
+            last.renderer.finish(last.reply)
 
     def _interrupted(self) -> None:
         """Show the stop on the step that was under way and on the last response."""
@@ -322,56 +266,9 @@ def _unanswered(calls: list[ToolCall], why: str) -> list[Message]:
     return [Message("tool", f"({why})", tool_call_id=c.id, name=c.name) for c in calls]
 
 
-def _check(session: Session, request: Request) -> Settings:
-    """Settings for an agent run, after the admin's limits."""
-    s = session.settings(request.flags)
-    session.admit(s, agent=True, auto=request.auto)  # the classroom policy, if there is one
-    if not s.allow_agent:
-        raise ClassroomLimitError("Agent mode is turned off here (GLM.allow_agent = False).")
-    if request.auto and not s.allow_auto:
-        raise ClassroomLimitError(
-            "--auto is turned off here (GLM.allow_auto = False): every tool "
-            "call needs approval. Run without --auto."
-        )
-    if session.shell is None:
-        raise InputError("Agent mode needs an IPython shell to run code in.")
-    return s
-
-
-async def run_agent(session: Session, request: Request) -> Reply:
-    """Build the tools, run the agent, store `-o`, and raise what stopped it."""
-    from ..display.render import DisplayRenderer
-    from .executor import KernelExecutor
-    from .kernel_tools import builtin_tools
-    from .tools import USER_TOOLS
-
-    s = _check(session, request)
-    executor = KernelExecutor(session.shell, timeout=s.tool_timeout)
-    tools = builtin_tools(
-        session.shell,
-        executor,
-        limit=s.tool_output_chars,
-        budget=s.summary_tokens,
-        send_rows=s.send_rows,
-    )
-    tools += list(USER_TOOLS.values()) + (session.mcp.tools() if session.mcp else [])
-    notebook = isinstance(session._renderer(s), DisplayRenderer)
-    run = AgentRun(session, request, s, tools, notebook=notebook)
-    session.last_agent = run
-    failure: BaseException | None = None
-    session.agent_running = True
-    try:
-        turn = await run.run()
-        failure = turn.failure
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        failure = KeyboardInterrupt()
-        if run.last_turn is None:
-            raise KeyboardInterrupt from None
-        turn = run.last_turn
-    finally:
-        session.agent_running = False
-    if request.out:
-        session.shell.user_ns[request.out] = turn.reply.content.text
-    if failure is not None:
-        raise failure
-    return turn.reply
+def _assistant(reply: Reply) -> Message:
+    """The model's turn as the transcript keeps it, with tool calls a server left in the text."""
+    text, calls = reply.content.text, list(reply.tool_calls)
+    if not calls:
+        text, calls = parse_raw_tool_calls(text)
+    return Message("assistant", text, reasoning=reply.reasoning.text, tool_calls=tuple(calls))

@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import re
 import shlex
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
+from ..display.media import show_image_under_cell
 from ..errors import McpServerError, ToolError
+from .mcp_link import (
+    ServerLink,
+    ShowImage,
+    StderrLog,
+    brief,
+    call_error,
+    result_text,
+    start_error,
+)
 from .tools import NAME, Tool
 
 if TYPE_CHECKING:
@@ -36,67 +40,6 @@ if TYPE_CHECKING:
 INIT_TIMEOUT = 30.0  # seconds for initialize + tools/list
 MISSING = "MCP needs the mcp package: pip install 'glm-jupyter[mcp]'"
 SERVER_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,32}$")
-CONNECTION_CLOSED = -32000  # the JSON-RPC error code mcp uses for a closed connection
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-ShowImage = Callable[[str, str], bool]  # (mime type, base64 data) -> shown?
-
-
-class _ErrLog:
-    """A stdio server's stderr: a temp file the child appends to and we read the tail of."""
-
-    def __init__(self) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="glm-mcp-", suffix=".log")
-        os.close(fd)
-        # Append mode (O_APPEND): the child's writes always land at the end, whatever we read.
-        self.file = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
-
-    def size(self) -> int:
-        try:
-            return os.path.getsize(self.path)
-        except OSError:
-            return 0
-
-    def tail(self, lines: int = 8, since: int = 0, max_bytes: int = 4096) -> str:
-        """The last non-empty lines written after byte `since` (colour codes removed, long
-        lines clipped)."""
-        try:
-            with open(self.path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                f.seek(max(since, size - max_bytes))
-                data = f.read()
-        except OSError:
-            return ""
-        text = _ANSI.sub("", data.decode("utf-8", "replace"))
-        kept = [line.rstrip()[:300] for line in text.splitlines() if line.strip()]
-        return "\n".join(kept[-lines:])
-
-    def close(self) -> None:
-        self.file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-
-
-@dataclass
-class _Server:
-    """One connected (or connecting) server."""
-
-    name: str
-    transport: str  # "stdio" or "http"
-    target: str  # as shown: a command line, or a URL without userinfo and query
-    loop: asyncio.AbstractEventLoop
-    errlog: _ErrLog | None = None
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    session: ClientSession | None = None
-    task: asyncio.Task[None] | None = None
-    tools: list[Tool] = field(default_factory=list)
-    mcp_names: list[str] = field(default_factory=list)
-    ended: str | None = None  # why the connection ended, once it has
-    trusted: bool = False  # its tools' own read-only claims may skip approval
-
-    def stderr(self, lines: int = 8, since: int = 0) -> str:
-        tail = self.errlog.tail(lines, since) if self.errlog is not None else ""
-        return "\nIts last stderr lines:\n" + _indent(tail) if tail else ""
 
 
 class McpServers:
@@ -105,10 +48,10 @@ class McpServers:
     def __init__(
         self, *, init_timeout: float = INIT_TIMEOUT, show_image: ShowImage | None = None
     ) -> None:
-        self._servers: dict[str, _Server] = {}
+        self._servers: dict[str, ServerLink] = {}
         self._starting: set[str] = set()
         self._init_timeout = init_timeout
-        self._show_image = show_image if show_image is not None else _show_in_ipython
+        self._show_image = show_image if show_image is not None else show_image_under_cell
 
     async def add(self, name: str, target: str | list[str], *, trusted: bool = False) -> list[Tool]:
         """Connect a server: `target` is a stdio command (program and arguments) or an
@@ -139,9 +82,9 @@ class McpServers:
         self._starting.add(name)
         try:
             loop = asyncio.get_running_loop()
-            server = _Server(name, transport, shown, loop, trusted=trusted)
+            server = ServerLink(name, transport, shown, loop, trusted=trusted)
             if transport == "stdio":
-                server.errlog = _ErrLog()
+                server.errlog = StderrLog()
             ready: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
             task = loop.create_task(self._connect(server, target, ready), name=f"mcp:{name}")
             server.task = task
@@ -203,7 +146,10 @@ class McpServers:
     # -- the connection task ------------------------------------------------------------------
 
     async def _connect(
-        self, server: _Server, target: str | list[str], ready: asyncio.Future[list[dict[str, Any]]]
+        self,
+        server: ServerLink,
+        target: str | list[str],
+        ready: asyncio.Future[list[dict[str, Any]]],
     ) -> None:
         """Enter the contexts, initialize, list tools, wait for `stop`, leave the contexts."""
         import anyio
@@ -232,9 +178,9 @@ class McpServers:
                 server.ended = "removed"
         except BaseException as exc:
             if not ready.done():
-                ready.set_exception(_start_error(server, target, exc, self._init_timeout))
+                ready.set_exception(start_error(server, target, exc, self._init_timeout))
             else:
-                server.ended = _brief(exc)
+                server.ended = brief(exc)
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -246,7 +192,7 @@ class McpServers:
 
     # -- tools --------------------------------------------------------------------------------
 
-    def _make_tool(self, server: _Server, spec: dict[str, Any], taken: set[str]) -> Tool:
+    def _make_tool(self, server: ServerLink, spec: dict[str, Any], taken: set[str]) -> Tool:
         mcp_name = str(spec["name"])
         name = _unique(_sanitise(f"{server.name}__{mcp_name}"), taken)
         taken.add(name)
@@ -273,7 +219,7 @@ class McpServers:
             f"mcp:{server.name}",
         )
 
-    async def _call(self, server: _Server, tool: str, arguments: dict[str, Any]) -> str:
+    async def _call(self, server: ServerLink, tool: str, arguments: dict[str, Any]) -> str:
         session = server.session
         if session is None:
             raise ToolError(
@@ -286,7 +232,7 @@ class McpServers:
         try:
             result = await session.call_tool(tool, arguments)
         except Exception as exc:
-            raise ToolError(_call_error(server, tool, exc, start)) from exc
+            raise ToolError(call_error(server, tool, exc, start)) from exc
         data = result.model_dump(by_alias=True, exclude_none=True, mode="json")
         text = result_text(data, self._show_image)
         if data.get("isError"):
@@ -367,7 +313,7 @@ async def _list_tools(session: ClientSession) -> list[dict[str, Any]]:
     return tools
 
 
-async def _stop(server: _Server) -> None:
+async def _stop(server: ServerLink) -> None:
     server.stop.set()
     if server.task is not None:
         await asyncio.wait([server.task])
@@ -385,140 +331,3 @@ def _unique(name: str, taken: set[str]) -> str:
         candidate = name[: 64 - len(suffix)] + suffix
     assert NAME.match(candidate)
     return candidate
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
-
-
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    """The exceptions inside (nested) exception groups."""
-    inner = getattr(exc, "exceptions", None)
-    if isinstance(inner, tuple | list) and inner:
-        for sub in inner:
-            yield from _leaves(sub)
-    else:
-        yield exc
-
-
-def _is_closed(exc: BaseException) -> bool:
-    error = getattr(exc, "error", None)
-    return getattr(error, "code", None) == CONNECTION_CLOSED
-
-
-def _brief(exc: BaseException) -> str:
-    leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
-    leaf = leaves[0]
-    return "connection closed" if _is_closed(leaf) else f"{type(leaf).__name__}: {leaf}"
-
-
-def _start_error(
-    server: _Server, target: str | list[str], exc: BaseException, timeout: float
-) -> McpServerError:
-    """What went wrong starting a server, and what to do."""
-    leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
-    where = f"`{server.target}`"
-    if any(isinstance(e, TimeoutError) for e in leaves):
-        kind = (
-            "speaks MCP on stdin/stdout"
-            if server.transport == "stdio"
-            else "is a streamable-HTTP MCP endpoint"
-        )
-        message = (
-            f"MCP server '{server.name}' did not answer initialize within {timeout:g} s "
-            f"({where}). Check that it {kind}."
-        )
-    elif server.transport == "stdio" and any(isinstance(e, FileNotFoundError) for e in leaves):
-        program = target[0] if isinstance(target, list) else str(target)
-        message = (
-            f"Could not start MCP server '{server.name}': command {program!r} not found. "
-            "Check the spelling, that it is installed, or give its full path."
-        )
-    elif server.transport == "stdio" and any(isinstance(e, OSError) for e in leaves):
-        error = next(e for e in leaves if isinstance(e, OSError))
-        message = f"Could not start MCP server '{server.name}' ({where}): {error}."
-    elif any(_is_closed(e) for e in leaves):
-        message = (
-            f"MCP server '{server.name}' exited before it finished starting ({where}). "
-            "Check that the command runs on its own in a terminal."
-            if server.transport == "stdio"
-            else f"MCP server '{server.name}' closed the connection during startup ({where}). "
-            "Check the URL and that the server is running."
-        )
-    else:
-        leaf = leaves[0]
-        hint = (
-            "Check the URL and that the server is running."
-            if server.transport == "http"
-            else "Check that the command starts an MCP server."
-        )
-        message = (
-            f"Could not connect to MCP server '{server.name}' ({where}): "
-            f"{type(leaf).__name__}: {leaf}. {hint}"
-        )
-    if isinstance(target, str) and target != server.target:
-        message = message.replace(target, server.target)  # no secrets from the URL
-    return McpServerError(message + server.stderr())
-
-
-def _call_error(server: _Server, tool: str, exc: BaseException, stderr_start: int) -> str:
-    if any(_is_closed(e) for e in _leaves(exc)):
-        server.ended = "connection closed"
-        return (
-            f"MCP server '{server.name}' closed the connection during the call to {tool} "
-            "(it probably crashed); remove it and add it again to reconnect."
-            + server.stderr(5, since=stderr_start)
-        )
-    leaf = next(iter(_leaves(exc)))
-    text = str(leaf) or type(leaf).__name__
-    return f"MCP server '{server.name}' could not run {tool}: {text}"
-
-
-def result_text(result: dict[str, Any], show_image: ShowImage | None = None) -> str:
-    """Text for the model from a `CallToolResult` in wire format (camelCase keys)."""
-    parts = []
-    for block in result.get("content") or []:
-        kind = block.get("type")
-        if kind == "text":
-            parts.append(str(block.get("text", "")))
-        elif kind in ("image", "audio"):
-            mime = str(block.get("mimeType") or kind)
-            shown = (
-                kind == "image"
-                and show_image is not None
-                and _safe_show(show_image, mime, str(block.get("data", "")))
-            )
-            parts.append(f"[{mime} shown]" if shown else f"[{mime} not shown]")
-        elif kind == "resource":
-            resource = block.get("resource") or {}
-            if "text" in resource:
-                parts.append(str(resource["text"]))
-            else:
-                mime = resource.get("mimeType") or "binary"
-                parts.append(f"[{mime} resource {resource.get('uri', '')} not shown]")
-        elif kind == "resource_link":
-            parts.append(f"[resource link: {block.get('name', '')} {block.get('uri', '')}]")
-        else:
-            parts.append(f"[{kind} content not shown]")
-    if not parts and result.get("structuredContent") is not None:
-        parts.append(json.dumps(result["structuredContent"], ensure_ascii=False))
-    return "\n".join(parts) if parts else "(no output)"
-
-
-def _safe_show(show_image: ShowImage, mime: str, data: str) -> bool:
-    try:
-        return show_image(mime, data)
-    except Exception:
-        return False
-
-
-def _show_in_ipython(mime: str, data: str) -> bool:
-    """Display an image under the running cell, when there is an IPython shell."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None or ipython.get_ipython() is None or not mime.startswith("image/"):
-        return False
-    from IPython.display import display
-
-    show: Callable[..., object] = display  # untyped in IPython
-    show({mime: data}, raw=True)
-    return True

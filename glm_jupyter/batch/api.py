@@ -1,11 +1,15 @@
-"""`map` and `amap`: one prompt over many items, answers aligned with the input."""
+"""`map` and `amap`: one prompt over many items, answers aligned with the input.
+
+Both spell out their keywords, so that `help()` and editors show them; each is a field of
+`BatchOptions` of the same name (a test keeps the three lists equal), checked there.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
 
-from .job import Overrides
+from .options import BatchOptions
 from .run import Run
 
 if TYPE_CHECKING:
@@ -33,20 +37,24 @@ def map(  # `glm_jupyter.map` reads best in a notebook; it shadows the builtin o
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Any:
     """Ask `prompt` about every item (concurrently, cached, rate-limit aware); results aligned."""
-    return Run(
-        prompt,
-        items,
-        overrides=Overrides(model, provider, temperature, thinking, max_tokens, system),
+    options = BatchOptions(
         schema=schema,
         json=json,
         column=column,
         concurrency=concurrency,
+        model=model,
+        provider=provider,
+        temperature=temperature,
+        thinking=thinking,
+        max_tokens=max_tokens,
+        system=system,
         max_cost=max_cost,
         cache=cache,
         cache_dir=cache_dir,
         progress=progress,
         transport=transport,
-    ).blocking()
+    )
+    return Run(prompt, items, options).blocking()
 
 
 async def amap(
@@ -70,17 +78,21 @@ async def amap(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Any:
     """`map` for async callers: `await glm_jupyter.amap(...)` runs on the caller's loop."""
-    return await Run(
-        prompt,
-        items,
-        overrides=Overrides(model, provider, temperature, thinking, max_tokens, system),
+    options = BatchOptions(
         schema=schema,
         json=json,
         column=column,
         concurrency=concurrency,
+        model=model,
+        provider=provider,
+        temperature=temperature,
+        thinking=thinking,
+        max_tokens=max_tokens,
+        system=system,
         max_cost=max_cost,
         cache=cache,
         cache_dir=cache_dir,
         progress=progress,
         transport=transport,
-    ).awaiting()
+    )
+    return await Run(prompt, items, options).awaiting()

@@ -26,19 +26,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..core.reply import Reply
+from ..core.pipeline import Pipeline
+from ..reply import Reply
 from ..wire.failures import RetryPolicy, parse_retry_after
-from .job import think_tags
 from .outputs import Outcome
 from .pace import Pace
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..config.settings import Settings
     from ..display.progress import Tally
-    from ..messages import Usage
-    from ..wire.client import AsyncClient, Endpoint
+    from ..wire.client import AsyncClient
     from .cache import AnswerCache
     from .job import Job
 
@@ -70,19 +68,6 @@ class HandBack(RetryPolicy):
         return None
 
 
-def endpoint_for(s: Settings) -> Endpoint:
-    """The settings' endpoint, with the batch owning every retry."""
-    from ..wire.client import Endpoint
-
-    return Endpoint(
-        provider=s.provider,
-        base_url=s.base_url,
-        api_key=s.api_key,
-        read_timeout=s.timeout,
-        retry=HandBack(),
-    )
-
-
 def pooled_transport(concurrency: int) -> httpx.AsyncHTTPTransport:
     """A connection pool as large as the batch's concurrency (httpx keeps 20 alive by default)."""
     import httpx
@@ -106,7 +91,7 @@ class Batch:
         transport: httpx.AsyncBaseTransport | None = None,
         on_result: Callable[[int, Outcome], None] | None = None,
         admit: Callable[[], None] | None = None,
-        on_usage: Callable[[Usage], None] | None = None,
+        account: Callable[[Reply], None] | None = None,
     ) -> None:
         self.job, self.todo, self.outcomes, self.tally = job, list(todo), outcomes, tally
         self.concurrency = concurrency
@@ -114,7 +99,7 @@ class Batch:
         self.transport = transport
         self.on_result = on_result
         self.admit = admit  # raises ClassroomLimitError once the classroom policy allows no more
-        self.on_usage = on_usage  # counted as each answer arrives, so a token cap acts mid-batch
+        self.account = account  # each answer counted as it arrives, so a token cap acts mid-batch
         self.pace: Pace | None = None
 
     async def run(self) -> None:
@@ -127,7 +112,8 @@ class Batch:
         self.pace = Pace(self.concurrency, base=max(s.retry_backoff, 0.001))
         transport = self.transport or pooled_transport(self.concurrency)
         queue = list(reversed(self.todo))  # popped from the end: items go out in input order
-        async with AsyncClient(endpoint_for(s), transport=transport) as client:
+        endpoint = Pipeline.endpoint(s, retry=HandBack())  # every retry is the batch's
+        async with AsyncClient(endpoint, transport=transport) as client:
             workers = [
                 asyncio.create_task(self._worker(client, queue))
                 for _ in range(min(self.concurrency, len(queue)))
@@ -196,13 +182,14 @@ class Batch:
     async def _send(self, client: AsyncClient, index: int) -> Outcome:
         s = self.job.settings
         reply = Reply(s.model, s.provider.name)
-        stream = client.stream(self.job.payloads[index], think_tags=think_tags(s))
+        stream = client.stream(self.job.payloads[index], dialect=self.job.dialect)
         async with aclosing(stream) as events:
             async for event in events:
                 reply.apply(event)
+        reply.end("done")  # before it is counted: a finished request counts, usage or not
         self.tally.spent(reply.usage)
-        if reply.usage is not None and self.on_usage is not None:
-            self.on_usage(reply.usage)
+        if self.account is not None:
+            self.account(reply)
         if reply.finish_reason == "sensitive":
             return Outcome(error="the provider's safety filter stopped this answer")
         if not reply.content.text.strip():  # never an empty success: asked again next run

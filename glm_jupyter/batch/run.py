@@ -1,127 +1,82 @@
-"""One call of `map`/`amap`: settings from the active session, the cache look-up, the cost
-check, the run (on a worker thread's loop, or the caller's), and the result at the end."""
+"""One call of `map`/`amap`: the pipeline of the active session (or of this process), the cache
+look-up, the cost check, the run (on a worker thread's loop, or the caller's), and the result."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.guard import process_guard
-from ..display.progress import INTERVAL, Bar, Tally, in_kernel, make_bar
+from ..core.pipeline import Pipeline
+from ..display.progress import INTERVAL, Bar, Tally, make_bar, show_line
 from .bridge import run_blocking
-from .cache import AnswerCache, default_dir
+from .cache import AnswerCache
 from .engine import Batch
 from .estimate import SHOW_ABOVE, check, estimate
-from .job import Job, Overrides, plan
+from .job import Job, plan
+from .options import BatchOptions
 from .outputs import Outcome, assemble, where_errors
 from .report import Report, keep
 
-if TYPE_CHECKING:
-    import httpx
 
-    from ..config.settings import GLM
-    from ..core.session import Session
+def default_pipeline() -> Pipeline:
+    """The pipeline of the shell's session when glm_jupyter is loaded, else one for this process."""
+    from ..core.session import current
 
-
-def active_session() -> Session | None:
-    """The session of the shell glm_jupyter is loaded in, if any (without importing IPython)."""
-    extension, ipython = (
-        sys.modules.get("glm_jupyter.ipython.extension"),
-        sys.modules.get("IPython"),
-    )
-    if extension is None or ipython is None:
-        return None
-    magics = extension._ACTIVE.get(id(ipython.get_ipython()))
-    return None if magics is None else magics.session
-
-
-def _config(session: Session | None) -> tuple[GLM | None, Mapping[str, str] | None]:
+    session = current()
     if session is not None:
-        return session.config, session.env
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return None, None
+        return session.pipeline
     from ..config.settings import GLM
 
-    return GLM(parent=shell), None  # `c.GLM.*` from ipython_config.py still applies
+    ipython = sys.modules.get("IPython")  # found when loaded, never imported from here
+    shell = ipython.get_ipython() if ipython is not None else None
+    config = GLM(parent=shell) if shell is not None else GLM()  # `c.GLM.*` still applies
+    # Without a session, the classroom policy's token cap counts this process's usage.
+    return Pipeline(config, None, process_guard())
 
 
 class Run:
     """One call of `map`/`amap`: planned, looked up in the cache, estimated, then run."""
 
     def __init__(
-        self,
-        prompt: str,
-        items: Any,
-        *,
-        overrides: Overrides,
-        schema: Any = None,
-        json: bool = False,
-        column: str | None = None,
-        concurrency: int = 8,
-        max_cost: float | None = None,
-        cache: bool = True,
-        cache_dir: str | os.PathLike[str] | None = None,
-        progress: bool = True,
-        transport: httpx.AsyncBaseTransport | None = None,
-        session: Session | None = None,
+        self, prompt: str, items: Any, options: BatchOptions, *, pipeline: Pipeline | None = None
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a whole number from 1 up; got {concurrency!r}.")
-        self.session = session if session is not None else active_session()
-        config, env = _config(self.session)
+        self.options = options
         # The classroom policy binds a batch as it binds every other request, and its token cap
-        # counts the session's usage (or, without a session, this process's).
-        self.guard = self.session.policy if self.session is not None else process_guard()
-        self.job: Job = plan(
-            prompt,
-            items,
-            overrides=overrides,
-            schema=schema,
-            json=json,
-            column=column,
-            config=config,
-            env=env,
-            guard=self.guard,
-        )
+        # counts the session's usage: every item goes through the session's pipeline.
+        self.pipeline = pipeline if pipeline is not None else default_pipeline()
+        self.job: Job = plan(prompt, items, options, self.pipeline)
         n = len(self.job.source)
         s = self.job.settings
         self.tally = Tally(total=n, model=s.model, provider=s.provider.name)
         self.outcomes: list[Outcome | None] = [None] * n
-        self.progress = progress
-        folder = Path(cache_dir).expanduser() if cache_dir is not None else default_dir(env)
-        self.cache = AnswerCache(folder) if cache else None
+        folder = options.cache_folder(self.pipeline.env)
+        self.cache = AnswerCache(folder) if options.cache else None
         try:
             todo = self._todo()
             if todo:
-                self.guard.check_request(self.job.settings)
-            expected = estimate(self.job.settings, [self.job.messages[i] for i in todo])
-            check(expected, max_cost)
+                self.pipeline.admit(s)
+            expected = estimate(s, [self.job.messages[i] for i in todo])
+            check(expected, options.max_cost)
         except BaseException:
             self._close_cache()
             raise
-        if progress and len(todo) > SHOW_ABOVE:
-            _show(expected.line())
-        self.bar: Bar = make_bar(progress and bool(todo), n)  # no bar when all is cached
+        if options.progress and len(todo) > SHOW_ABOVE:
+            show_line(expected.line())
+        self.bar: Bar = make_bar(options.progress and bool(todo), n)  # no bar when all is cached
         self.batch = Batch(
             self.job,
             todo,
             self.outcomes,
             self.tally,
-            concurrency=concurrency,
+            concurrency=options.concurrency,
             cache=self.cache,
-            transport=transport,
+            transport=options.transport,
             on_result=self._copy_to_duplicates,
-            admit=lambda: self.guard.check_request(self.job.settings),
-            on_usage=lambda usage: self.guard.charge(
-                self.job.settings.model, usage, self.job.settings.provider.name
-            ),
+            admit=lambda: self.pipeline.admit(s),
+            account=self.pipeline.account,
         )
 
     def _todo(self) -> list[int]:
@@ -207,8 +162,8 @@ class Run:
             )
         keep(Report.of(self.tally, summary, errors if status == "done" else {}, status))
         self.bar.close(self.tally, summary, status == "done")
-        if self.progress or (status == "done" and self.tally.failed):
-            _show(summary, markdown=False)  # failures are told even with progress=False
+        if self.options.progress or (status == "done" and self.tally.failed):
+            show_line(summary, markdown=False)  # failures are told even with progress=False
         if status != "done":
             return None
         return assemble(self.job.source, outcomes, fields, errors, summary)
@@ -216,17 +171,3 @@ class Run:
     def _close_cache(self) -> None:
         if self.cache is not None:
             self.cache.close()
-
-
-def _show(text: str, *, markdown: bool = True) -> None:
-    """A line for the person: in the cell's output in a kernel, on stderr in a terminal."""
-    if in_kernel():
-        if markdown:
-            from IPython import display as ipd
-
-            shown: Any = ipd  # IPython's display functions are untyped
-            shown.display(shown.Markdown(text))
-        else:
-            print(text)
-    else:
-        print(text, file=sys.stderr)

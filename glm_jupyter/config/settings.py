@@ -75,31 +75,36 @@ class GLM(Configurable):
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective settings of one request, and where each came from."""
+    """The effective settings of one request, and where each came from.
+
+    Every `GLM` trait is a field here, typed for callers; the defaults live on the traits
+    (`resolve` reads each value off a `GLM` instance), and a test keeps the two name sets equal.
+    The field order is the order `%glm config` lists them in.
+    """
 
     provider: Provider
     model: str
     base_url: str
     api_key: Secret | None
-    thinking: bool | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
-    system: str = ""
-    persona: str = "assistant"
-    preserve_thinking: bool = False
-    timeout: float = 300.0
-    max_retries: int = 3
-    retry_backoff: float = 0.5
-    update_interval: float = 0.1
-    renderer: str = "auto"
-    send_rows: bool = True
-    summary_tokens: int = 1500
-    allow_agent: bool = True
-    allow_auto: bool = True
-    max_steps: int = 20
-    tool_timeout: float = 120.0
-    tool_output_chars: int = 4000
+    thinking: bool | None
+    temperature: float | None
+    max_tokens: int | None
+    extra_body: Mapping[str, Any]
+    system: str
+    persona: str
+    preserve_thinking: bool
+    timeout: float
+    max_retries: int
+    retry_backoff: float
+    update_interval: float
+    renderer: str
+    send_rows: bool
+    summary_tokens: int
+    allow_agent: bool
+    allow_auto: bool
+    max_steps: int
+    tool_timeout: float
+    tool_output_chars: int
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # said with the answer (e.g. a setting the course policy fixed)
 
@@ -120,37 +125,58 @@ class Settings:
         return rows
 
 
+# Every setting a person can configure: the `GLM` traits. Magic flags whose argparse `dest` is
+# one of these names override the setting of that name.
+SETTING_NAMES: frozenset[str] = frozenset(GLM.class_trait_names(config=True))
+
+# The settings that fall back to an environment variable, resolved one by one in `resolve`.
 _ENV = {
     "provider": "GLM_PROVIDER",
     "model": "GLM_MODEL",
     "base_url": "GLM_BASE_URL",
     "persona": "GLM_PERSONA",
 }
-_PLAIN = (
-    "thinking",
-    "temperature",
-    "max_tokens",
-    "extra_body",
-    "system",
-    "preserve_thinking",
-    "timeout",
-    "max_retries",
-    "retry_backoff",
-    "update_interval",
-    "renderer",
-    "send_rows",
-    "summary_tokens",
-    "allow_agent",
-    "allow_auto",
-    "max_steps",
-    "tool_timeout",
-    "tool_output_chars",
-)
+# The rest are copied as they are (the flag, else the trait's value), in `Settings`' order.
+_PLAIN = tuple(f.name for f in fields(Settings) if f.name in SETTING_NAMES and f.name not in _ENV)
 
 
 def _configured(config: GLM, name: str) -> bool:
     """Set through traitlets config (`c.GLM.x` or `%config GLM.x`), not left at its default."""
     return name in config.config.get("GLM", {})
+
+
+class _Sources:
+    """One resolution's values in precedence order, noting where each came from."""
+
+    def __init__(self, config: GLM, flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.config, self.flags, self.env = config, flags, env
+        self.found: dict[str, str] = {}
+
+    def pick(self, name: str) -> str:
+        """A setting that falls back to its environment variable (see `_ENV`)."""
+        if name in self.flags:
+            self.found[name] = "flag"
+            return str(self.flags[name])
+        value = getattr(self.config, name)
+        if value:
+            self.found[name] = f"config (GLM.{name})"
+            return str(value)
+        if self.env.get(_ENV[name], "").strip():
+            self.found[name] = f"env ({_ENV[name]})"
+            return self.env[_ENV[name]].strip()
+        return ""
+
+    def plain(self) -> dict[str, Any]:
+        """The settings copied as they are: the flag, else the trait's value."""
+        values: dict[str, Any] = {}
+        for name in _PLAIN:
+            if name in self.flags:
+                values[name], self.found[name] = self.flags[name], "flag"
+            else:
+                values[name] = getattr(self.config, name)
+                if _configured(self.config, name):
+                    self.found[name] = f"config (GLM.{name})"
+        return values
 
 
 def resolve(
@@ -159,72 +185,25 @@ def resolve(
     """Apply the precedence: magic flags, then `GLM` config, then environment, then defaults."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
-    sources: dict[str, str] = {}
-
-    def pick(name: str) -> str:
-        if name in flags:
-            sources[name] = "flag"
-            return str(flags[name])
-        value = getattr(config, name)
-        if value:
-            sources[name] = f"config (GLM.{name})"
-            return str(value)
-        if env.get(_ENV[name], "").strip():
-            sources[name] = f"env ({_ENV[name]})"
-            return env[_ENV[name]].strip()
-        return ""
-
-    provider_name = (pick("provider") or DEFAULT_PROVIDER).lower()
+    given = _Sources(config, flags, env)
+    provider_name = (given.pick("provider") or DEFAULT_PROVIDER).lower()
     provider = PROVIDERS.get(provider_name)
     if provider is None:
         raise ConfigurationError(
             f"Unknown provider {provider_name!r}. Choose one of: {', '.join(PROVIDERS)}."
         )
-    base_url = pick("base_url")
-    # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
-    # should not be sent to the environment's server (unless it has no server of its own).
-    if (
-        provider.base_url
-        and sources.get("base_url", "").startswith("env")
-        and not sources.get("provider", "env").startswith("env")
-        and provider_name != env.get("GLM_PROVIDER", "").strip().lower()
-    ):
-        base_url, sources["base_url"] = "", "default"
-    if not base_url:
-        base_url = provider.base_url
-        sources["base_url"] = f"default ({provider.name})"
-    if not base_url:
-        raise ConfigurationError(
-            f"Provider {provider.name!r} needs a base URL: set GLM_BASE_URL, or "
-            "%config GLM.base_url = 'http://host:port/v1'."
-        )
-    model = pick("model") or provider.default_model
-    sources.setdefault("model", f"default ({provider.name})")
-    persona = (pick("persona") or "assistant").lower()
-    sources.setdefault("persona", "default")
+    base_url = _base_url(provider, given)
+    model = given.pick("model") or provider.default_model
+    given.found.setdefault("model", f"default ({provider.name})")
+    persona = (given.pick("persona") or "assistant").lower()
+    given.found.setdefault("persona", "default")
     if persona not in PERSONAS:
         raise ConfigurationError(
-            f"Unknown persona {persona!r} (from {sources['persona']}). Choose one of: "
+            f"Unknown persona {persona!r} (from {given.found['persona']}). Choose one of: "
             f"{', '.join(PERSONAS)}."
         )
-
-    key, key_source = find_key(provider, env)
-    if key is None and not provider.local:
-        raise MissingAPIKeyError(
-            f"No API key for {provider.label}: set {provider.key_env} (or GLM_API_KEY) in the "
-            "environment Jupyter starts from, then restart the kernel. Keys are never read from "
-            "notebook cells, so they cannot end up saved in one."
-        )
-    sources["api_key"] = f"env ({key_source})" if key_source else "none needed"
-
-    values: dict[str, Any] = {}
-    for name in _PLAIN:
-        if name in flags:
-            values[name], sources[name] = flags[name], "flag"
-        else:
-            values[name] = getattr(config, name)
-            if _configured(config, name):
-                sources[name] = f"config (GLM.{name})"
+    key = _key(provider, given)
+    values = given.plain()
     temperature = values["temperature"]
     if provider.thinking_control == "zai" and temperature is not None and not 0 <= temperature <= 1:
         raise ConfigurationError(
@@ -236,6 +215,41 @@ def resolve(
         base_url=base_url,
         api_key=key,
         persona=persona,
-        sources=sources,
+        sources=given.found,
         **values,
     )
+
+
+def _base_url(provider: Provider, given: _Sources) -> str:
+    base_url = given.pick("base_url")
+    found = given.found
+    # GLM_BASE_URL belongs with GLM_PROVIDER: a provider chosen by flag or config elsewhere
+    # should not be sent to the environment's server (unless it has no server of its own).
+    if (
+        provider.base_url
+        and found.get("base_url", "").startswith("env")
+        and not found.get("provider", "env").startswith("env")
+        and provider.name != given.env.get("GLM_PROVIDER", "").strip().lower()
+    ):
+        base_url, found["base_url"] = "", "default"
+    if not base_url:
+        base_url = provider.base_url
+        found["base_url"] = f"default ({provider.name})"
+    if not base_url:
+        raise ConfigurationError(
+            f"Provider {provider.name!r} needs a base URL: set GLM_BASE_URL, or "
+            "%config GLM.base_url = 'http://host:port/v1'."
+        )
+    return base_url
+
+
+def _key(provider: Provider, given: _Sources) -> Secret | None:
+    key, key_source = find_key(provider, given.env)
+    if key is None and not provider.local:
+        raise MissingAPIKeyError(
+            f"No API key for {provider.label}: set {provider.key_env} (or GLM_API_KEY) in the "
+            "environment Jupyter starts from, then restart the kernel. Keys are never read from "
+            "notebook cells, so they cannot end up saved in one."
+        )
+    given.found["api_key"] = f"env ({key_source})" if key_source else "none needed"
+    return key

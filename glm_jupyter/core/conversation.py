@@ -7,12 +7,8 @@ from dataclasses import dataclass
 
 from ..config import catalog
 from ..messages import Message, Usage
-from .reply import Reply
-
-DEFAULT_SYSTEM = (
-    "You are GLM, working inside a Jupyter notebook. Answer in Markdown; put code in fenced "
-    "blocks with a language tag. Be concise and concrete."
-)
+from ..reply import Reply
+from .prompts import DEFAULT_SYSTEM
 
 
 class Conversation:

@@ -2,52 +2,61 @@
 
 `ask_async` runs on the kernel's event loop (widgets stay live, interrupt arrives as
 CancelledError); `ask` is the synchronous path for terminal IPython and programmatic callers.
-Both share every step but the loop over events and the way a person is asked a question.
+Both share every step but the loop over events and the way a person is asked a question; the
+request itself goes out through the session's `Pipeline`, as every other request does.
 """
 
 from __future__ import annotations
 
-import os
-import weakref
-from collections.abc import Mapping
-from contextlib import aclosing, closing
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config.providers import ThinkTags
-from ..config.settings import GLM, Settings, resolve
+from ..config.settings import GLM, Settings
 from ..context.builder import ContextBlock, ContextBuilder
 from ..context.kernel_log import KernelLog
 from ..context.prompt import context_line, interpolate, ordered, user_message
 from ..display.render import DisplayRenderer, Renderer, TerminalRenderer
-from ..errors import GLMError, InputError
-from ..redact import redact_text
-from ..wire.dialects import build_request
-from ..wire.failures import RetryPolicy
+from ..errors import InputError
+from ..reply import Reply
 from .conversation import Conversation, UsageLedger
 from .guard import PolicyGuard
-from .reply import Reply
+from .pipeline import Pipeline
+from .prompts import system_prompt
+from .request import ContextRequest, Request
 from .structured import schema_for
-from .teaching import HintTracker, system_prompt
-from .turn import ContextRequest, Request, Turn, code_blocks, pick_block
+from .teaching import HintTracker
+from .turn import Turn, code_blocks, pick_block
 
-if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request goes out
+if TYPE_CHECKING:
     import httpx
 
-    from ..agent.loop import AgentRun
-    from ..agent.mcp import McpServers
-    from ..ipython.autoexplain import AutoExplain
-    from ..wire.client import AsyncClient, Client, Endpoint
+__all__ = ["ContextRequest", "Request", "Session", "current"]
 
-__all__ = ["ContextRequest", "Request", "Session"]
+# The session of each shell glm_jupyter is loaded in (by id), for callers that have only the
+# shell: `glm_jupyter.map` in a notebook uses the notebook's settings and classroom ledger.
+_BY_SHELL: dict[int, Session] = {}
 
 
-def _describe(exc: BaseException) -> str:
-    # A GLMError masks URL credentials itself; anything else (httpx's own errors) may not.
-    return str(exc) if isinstance(exc, GLMError) else redact_text(f"{type(exc).__name__}: {exc}")
+def current() -> Session | None:
+    """The session of the running IPython shell, if glm_jupyter is loaded in it."""
+    ipython = sys.modules.get("IPython")  # never imported here: only found when already loaded
+    shell = ipython.get_ipython() if ipython is not None else None
+    return None if shell is None else _BY_SHELL.get(id(shell))
+
+
+@dataclass
+class Answered:
+    """How a turn ended: what stopped it, and the structured value when one was asked for."""
+
+    turn: Turn
+    failure: BaseException | None = None
+    value: Any = None
 
 
 class Session:
-    """Conversation, usage, kernel log and clients for one kernel."""
+    """Conversation, usage, kernel log and the request pipeline for one kernel."""
 
     def __init__(
         self,
@@ -66,72 +75,58 @@ class Session:
         self.env = env
         self.conversation = Conversation()
         self.ledger = UsageLedger()
-        # The classroom policy this process found at start (see policy.py); its token cap
-        # counts this session's ledger.
-        self.policy = policy or PolicyGuard.locate()
-        self.policy.ledger = self.ledger
+        # The classroom policy this process found at start (see config/policy.py); its token
+        # cap counts this session's ledger.
+        guard = policy or PolicyGuard.locate()
+        guard.ledger = self.ledger
+        self.pipeline = Pipeline(
+            self.config, env, guard, transport=transport, async_transport=async_transport
+        )
         self.hints = HintTracker()
         self.last: Reply | None = None
-        self._transport = transport
-        self._async_transport = async_transport
-        self._clients: dict[Endpoint, Client] = {}
-        # Per event loop: a loop that is gone takes its clients with it (asyncio.run per call).
-        self._async_clients: weakref.WeakKeyDictionary[Any, dict[Endpoint, AsyncClient]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._autoexplain: AutoExplain | None = None
-        self.last_agent: AgentRun | None = None
-        self.agent_running = False
-        self.mcp: McpServers | None = None
+
+    def bind(self) -> None:
+        """Make this the session `current()` finds for its shell."""
+        _BY_SHELL[id(self.shell)] = self
+
+    def unbind(self) -> None:
+        """Stop being the shell's current session."""
+        if _BY_SHELL.get(id(self.shell)) is self:
+            del _BY_SHELL[id(self.shell)]
+
+    @property
+    def policy(self) -> PolicyGuard:
+        """The classroom policy every request of this session passes."""
+        return self.pipeline.guard
+
+    @policy.setter
+    def policy(self, guard: PolicyGuard) -> None:
+        self.pipeline.guard = guard
 
     @property
     def transport(self) -> httpx.BaseTransport | None:
         """The HTTP transport given for tests (None: httpx's own)."""
-        return self._transport
-
-    def autoexplain(self, word: str) -> str:
-        """Turn the "Explain this error" button on or off (`%glm autoexplain on|off`)."""
-        if self.shell is None:
-            raise InputError("autoexplain needs an IPython shell.")
-        if self._autoexplain is None:
-            from ..ipython.autoexplain import AutoExplain
-
-            self._autoexplain = AutoExplain(self)
-        return self._autoexplain.set(word)
+        return self.pipeline.transport
 
     # --- building a turn ---------------------------------------------------------------------
 
     def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
         """Effective settings for these flags, with what the classroom policy fixes."""
-        flags = dict(flags or {})
-
-        def with_provider(provider: str) -> Settings:  # the policy's, when only a default chose
-            # In place of the default, so GLM_BASE_URL (the course's server) still applies.
-            env = os.environ if self.env is None else self.env
-            return resolve(self.config, flags, {**env, "GLM_PROVIDER": provider})
-
-        return self.policy.shape(resolve(self.config, flags, self.env), with_provider)
+        return self.pipeline.settings(flags)
 
     def admit(self, s: Settings, *, agent: bool = False, auto: bool = False) -> None:
         """Refuse a request the classroom policy does not allow; every request passes here."""
-        self.policy.check_request(s, agent=agent, auto=auto)
+        self.pipeline.admit(s, agent=agent, auto=auto)
 
-    def _endpoint(self, s: Settings) -> Endpoint:
-        from ..wire.client import Endpoint
+    def renderer(self, s: Settings) -> Renderer:
+        """Where a turn with these settings streams: the cell's display, or the terminal."""
+        return DisplayRenderer(s.update_interval) if self.in_notebook(s) else TerminalRenderer()
 
-        return Endpoint(
-            provider=s.provider,
-            base_url=s.base_url,
-            api_key=s.api_key,
-            read_timeout=s.timeout,
-            retry=RetryPolicy(max_retries=s.max_retries, base=s.retry_backoff),
-        )
-
-    def _renderer(self, s: Settings) -> Renderer:
-        kind = s.renderer
-        if kind == "auto":
-            kind = "display" if getattr(self.shell, "kernel", None) is not None else "terminal"
-        return DisplayRenderer(s.update_interval) if kind == "display" else TerminalRenderer()
+    def in_notebook(self, s: Settings) -> bool:
+        """Answers show as displays (a kernel, or `GLM.renderer = "display"`)."""
+        if s.renderer == "auto":
+            return getattr(self.shell, "kernel", None) is not None
+        return s.renderer == "display"
 
     def context(self, request: Request, s: Settings) -> tuple[list[ContextBlock], str]:
         """The context blocks and the question text (with `{name}` filled in) for a request."""
@@ -156,6 +151,14 @@ class Session:
         )
         return ordered(blocks + extra), question
 
+    @staticmethod
+    def new_reply(s: Settings, blocks: Sequence[ContextBlock] = ()) -> Reply:
+        """An empty reply for a turn with these settings, naming the context it carries."""
+        reply = Reply(s.model, s.provider.name)
+        reply.context = [b.sent() for b in blocks]
+        reply.context_line = context_line(list(blocks)) if blocks else ""
+        return reply
+
     def preview(self, request: Request) -> tuple[str, dict[str, Any]]:
         """Exactly what `request` would send: the new user message and the request body."""
         s = self.settings(request.flags)
@@ -170,6 +173,11 @@ class Session:
         renderer: Renderer | None = None,
         remember: bool = True,
     ) -> Turn:
+        if request.agent:  # one turn answers here; the agent loop drives its own turns
+            raise InputError(
+                "Session.ask answers one turn: an agent request runs through "
+                "glm_jupyter.agent (`%%glm --agent` in a notebook)."
+            )
         s = s or self.settings(request.flags)
         blocks, question = self.context(request, s)
         schema = None
@@ -177,123 +185,103 @@ class Session:
             builder = ContextBuilder(self.shell, self.log, budget=0, send_rows=False)
             schema = schema_for(builder.lookup(request.schema, "--schema"), request.schema)
         content = user_message(blocks, question, schema.prompt() if schema else "")
-        reply = Reply(s.model, s.provider.name)
-        reply.notes += [*s.notes, *request.notes]
-        if s.thinking is not None and s.provider.thinking_control == "none":
-            # No known switch: say so rather than let --think / --no-think do nothing silently.
-            reply.notes.append(
-                f"thinking {'on' if s.thinking else 'off'} was not sent: a generic "
-                "OpenAI-compatible server has no standard switch for it. If this server is "
-                "vLLM, SGLang, Ollama or llama.cpp, choose that provider (with GLM_BASE_URL) "
-                "instead."
-            )
-        # The system prompt is fixed per conversation: another persona needs a new one.
-        started_as = self.conversation.persona
-        switched = bool(self.conversation.messages) and started_as not in ("", s.persona)
-        restart = request.new or switched
-        if switched and not request.new:
-            reply.notes.append(f"New conversation: the {s.persona} persona starts its own.")
-        if restart and remember:
-            self.conversation.reset()
-        history = self.conversation if remember or not restart else Conversation()
-        if remember:
-            self.conversation.persona = s.persona
-        reply.context = [b.sent() for b in blocks]
-        reply.context_line = context_line(blocks) if blocks else ""
-        return Turn(
+        reply = self.new_reply(s, blocks)
+        reply.notes += [*s.notes, *request.notes, *self._unsent_thinking(s)]
+        history = self._history(request, s, reply, remember)
+        return self.pipeline.turn(
+            s,
+            history.request(content, system_prompt(s)),
+            reply,
+            renderer or self.renderer(s),
+            json_mode=request.json or schema is not None,
             request=request,
-            settings=s,
-            endpoint=self._endpoint(s),
-            payload=self._payload(
-                s, history.request(content, system_prompt(s)), request.json or schema
-            ),
-            reply=reply,
-            renderer=renderer or self._renderer(s),
             content=content,
             blocks=blocks,
             schema=schema,
         )
 
     @staticmethod
-    def _payload(
-        s: Settings,
-        messages: Any,
-        json_mode: Any = False,
-        tools: list[dict[str, Any]] | None = None,
-        preserve: bool = False,
-    ) -> dict[str, Any]:
-        return build_request(
-            s.provider,
-            model=s.model,
-            messages=messages,
-            thinking=s.thinking,
-            temperature=s.temperature,
-            max_tokens=s.max_tokens,
-            extra=s.extra_body,
-            json_mode=bool(json_mode),
-            tools=tools or (),
-            preserve_thinking=s.preserve_thinking or preserve,
-        )
+    def _unsent_thinking(s: Settings) -> list[str]:
+        if s.thinking is None or s.provider.thinking_control != "none":
+            return []
+        # No known switch: say so rather than let --think / --no-think do nothing silently.
+        return [
+            f"thinking {'on' if s.thinking else 'off'} was not sent: a generic "
+            "OpenAI-compatible server has no standard switch for it. If this server is "
+            "vLLM, SGLang, Ollama or llama.cpp, choose that provider (with GLM_BASE_URL) "
+            "instead."
+        ]
+
+    def _history(self, request: Request, s: Settings, reply: Reply, remember: bool) -> Conversation:
+        """The conversation this turn continues (a fresh one for --new or another persona)."""
+        # The system prompt is fixed per conversation: another persona needs a new one.
+        started_as = self.conversation.persona
+        switched = bool(self.conversation.messages) and started_as not in ("", s.persona)
+        restart = request.new or switched
+        if switched and not request.new:
+            reply.notes.append(f"New conversation: the {s.persona} persona starts its own.")
+        if not remember:
+            return Conversation() if restart else self.conversation
+        if restart:
+            self.conversation.reset()
+        self.conversation.persona = s.persona
+        return self.conversation
 
     def _repair(self, turn: Turn, problems: list[str]) -> Turn:
         content = turn.repair_prompt(problems)
         reply = Reply(turn.settings.model, turn.settings.provider.name)
         reply.context_line = "Repair request: the previous answer was not usable JSON"
-        return Turn(
+        return self.pipeline.turn(
+            turn.settings,
+            self.conversation.request(content, ""),
+            reply,
+            self.renderer(turn.settings),
+            json_mode=True,
             request=turn.request,
-            settings=turn.settings,
-            endpoint=turn.endpoint,
-            payload=self._payload(turn.settings, self.conversation.request(content, ""), True),
-            reply=reply,
-            renderer=self._renderer(turn.settings),
             content=content,
             schema=turn.schema,
             repair_of=turn,
         )
 
-    @staticmethod
-    def _think_tags(s: Settings) -> ThinkTags:
-        tags = s.provider.think_tags
-        return "leading" if tags == "untagged" and s.thinking is False else tags
-
     # --- the shared steps after streaming ----------------------------------------------------
 
-    def _settle(self, turn: Turn) -> Turn | None:
+    def _settle(self, turn: Turn, failure: BaseException | None) -> tuple[Answered, Turn | None]:
         """Remember the exchange and show its final state; a repair turn when one is due."""
         reply = turn.reply
         self.last = reply
         self.conversation.record(turn.content, reply)
-        if reply.usage is not None or reply.status == "done":
-            self.ledger.add(reply.model, reply.usage, reply.provider)
-        repair = None
+        self.pipeline.account(reply)
+        answered, repair = Answered(turn, failure), None
         if turn.structured and reply.status == "done":
-            problems = turn.check()
+            problems, answered.value = turn.check()
             if problems and turn.repair_of is None:
                 reply.notes.append("the answer is not usable JSON: asking once for a repair")
                 repair = self._repair(turn, problems)
             elif problems:
-                turn.failure = turn.give_up(problems)
-                reply.end("error", str(turn.failure))
+                answered.failure = turn.give_up(problems)
+                reply.end("error", str(answered.failure))
         turn.renderer.finish(reply)
-        return repair
+        return answered, repair
 
-    def _deliver(self, turn: Turn, choice: int | None) -> Reply:
+    def _deliver(self, answered: Answered, choice: int | None) -> Reply:
         """Store the answer where asked, place code, and raise what went wrong."""
+        turn, failure = answered.turn, answered.failure
         request, reply = turn.request, turn.reply
         if request.out and self.shell is not None:
-            keep_value = turn.structured and turn.failure is None and reply.status == "done"
-            self.shell.user_ns[request.out] = turn.value if keep_value else reply.content.text
+            keep_value = turn.structured and failure is None and reply.status == "done"
+            self.shell.user_ns[request.out] = answered.value if keep_value else reply.content.text
         if choice and reply.status == "done":
             self.shell.set_next_input(code_blocks(reply.content.text)[choice - 1], replace=False)
-        if request.hint is not None and reply.status == "done" and turn.failure is None:
+        if request.hint is not None and reply.status == "done" and failure is None:
             self.hints.record(request.hint)
-        if turn.failure is not None:
-            raise turn.failure
+        if failure is not None:
+            raise failure
         return reply
 
-    def _wanted_block(self, turn: Turn) -> tuple[int | None, list[str]]:
+    def _wanted_block(self, answered: Answered) -> tuple[int | None, list[str]]:
         """The block number to place (None: ask), and the blocks."""
-        if turn.request.code is None or turn.reply.status != "done" or turn.failure:
+        turn = answered.turn
+        if turn.request.code is None or turn.reply.status != "done" or answered.failure:
             return 0, []
         blocks = code_blocks(turn.reply.content.text)
         if not blocks:
@@ -305,159 +293,44 @@ class Session:
             raise InputError(str(exc)) from None
         return (None if block is None else blocks.index(block) + 1), blocks
 
-    def _no_choice(self, count: int) -> InputError:
-        return InputError(
-            f"The answer has {count} code blocks and nobody here can pick one: "
-            "run the cell again with --code N to place block N."
-        )
-
     # --- the two loops -----------------------------------------------------------------------
 
     def ask(self, request: Request, *, renderer: Renderer | None = None) -> Reply:
         """Send, stream and render synchronously."""
-        if request.agent:
-            return self._agent_sync(request)
         turn = self._prepare(request, renderer=renderer)
-        self._stream(turn)
-        repair = self._settle(turn)
+        answered, repair = self._settle(turn, self.pipeline.stream(turn))
         if repair is not None:
-            self._stream(repair)
-            self._settle(repair)
-            turn = repair
-        choice, blocks = self._wanted_block(turn)
+            answered, _ = self._settle(repair, self.pipeline.stream(repair))
+        choice, blocks = self._wanted_block(answered)
         if choice is None:
             from ..display.chooser import ask_in_terminal
 
             try:
                 choice = ask_in_terminal(blocks)
             except Exception:  # no stdin here (e.g. a headless run)
-                raise self._no_choice(len(blocks)) from None
-        return self._deliver(turn, choice)
+                raise _no_choice(len(blocks)) from None
+        return self._deliver(answered, choice)
 
     async def ask_async(self, request: Request) -> Reply:
         """Send, stream and render on the running event loop."""
-        if request.agent:
-            return await self.agent(request)
         turn = self._prepare(request)
-        await self._stream_async(turn)
-        repair = self._settle(turn)
+        answered, repair = self._settle(turn, await self.pipeline.astream(turn))
         if repair is not None:
-            await self._stream_async(repair)
-            self._settle(repair)
-            turn = repair
-        choice, blocks = self._wanted_block(turn)
+            answered, _ = self._settle(repair, await self.pipeline.astream(repair))
+        choice, blocks = self._wanted_block(answered)
         if choice is None:
             from ..display.chooser import BlockChooser
 
             choice = await BlockChooser(blocks).ask()
-        return self._deliver(turn, choice)
-
-    # --- agent mode --------------------------------------------------------------------------
-
-    def agent_turn(
-        self,
-        s: Settings,
-        messages: list[Any],
-        specs: list[dict[str, Any]],
-        blocks: list[ContextBlock],
-    ) -> Turn:
-        """One model turn of an agent run (tools offered, reasoning kept for the provider)."""
-        # Z.ai keeps reasoning across the run only with preserved thinking switched on.
-        payload = self._payload(
-            s, messages, tools=specs, preserve=s.provider.thinking_control == "zai"
-        )
-        reply = Reply(s.model, s.provider.name)
-        reply.context = [b.sent() for b in blocks]
-        reply.context_line = context_line(blocks) if blocks else ""
-        content = str(messages[-1].content) if messages else ""
-        return Turn(
-            request=Request(content),
-            settings=s,
-            endpoint=self._endpoint(s),
-            payload=payload,
-            reply=reply,
-            renderer=self._renderer(s),
-            content=content,
-        )
-
-    def account(self, turn: Turn) -> None:
-        """Count a finished model turn and show its final state."""
-        self.last = turn.reply
-        if turn.reply.usage is not None or turn.reply.status == "done":
-            self.ledger.add(turn.reply.model, turn.reply.usage, turn.reply.provider)
-        turn.renderer.finish(turn.reply)
-
-    async def agent(self, request: Request) -> Reply:
-        """An agent run on the running event loop (see `agent.run_agent`)."""
-        from ..agent.loop import run_agent
-
-        return await run_agent(self, request)
-
-    def _agent_sync(self, request: Request) -> Reply:
-        import asyncio
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.agent(request))
-        raise InputError(
-            "Agent mode runs as a coroutine: in a notebook, turn `%autoawait` back on, and run "
-            "%%glm --agent as a cell of its own."
-        )
-
-    def _stream(self, turn: Turn) -> None:
-        self.admit(turn.settings)
-        client = self._clients.get(turn.endpoint)
-        if client is None:
-            from ..wire.client import Client
-
-            client = Client(turn.endpoint, transport=self._transport)
-            self._clients[turn.endpoint] = client
-        reply, renderer = turn.reply, turn.renderer
-        renderer.start(reply)
-        try:
-            stream = client.stream(turn.payload, think_tags=self._think_tags(turn.settings))
-            with closing(stream) as events:
-                for event in events:
-                    renderer.event(reply, event, reply.apply(event))
-            reply.end("done")
-        except KeyboardInterrupt as exc:
-            reply.end("interrupted")
-            turn.failure = exc
-        except Exception as exc:  # the display must not stay "streaming" whatever went wrong
-            reply.end("error", _describe(exc))
-            turn.failure = exc
-
-    async def _stream_async(self, turn: Turn) -> None:
-        import asyncio  # only the kernel path needs it; terminal start-up stays lean
-
-        self.admit(turn.settings)
-        clients = self._async_clients.setdefault(asyncio.get_running_loop(), {})
-        client = clients.get(turn.endpoint)
-        if client is None:
-            from ..wire.client import AsyncClient
-
-            client = clients[turn.endpoint] = AsyncClient(
-                turn.endpoint, transport=self._async_transport
-            )
-        reply, renderer = turn.reply, turn.renderer
-        renderer.start(reply)
-        try:
-            stream = client.stream(turn.payload, think_tags=self._think_tags(turn.settings))
-            async with aclosing(stream) as events:
-                async for event in events:
-                    renderer.event(reply, event, reply.apply(event))
-            reply.end("done")
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            # The kernel turns an interrupt into a cancellation of this coroutine.
-            reply.end("interrupted")
-            turn.failure = KeyboardInterrupt()
-        except Exception as exc:  # the display must not stay "streaming" whatever went wrong
-            reply.end("error", _describe(exc))
-            turn.failure = exc
+        return self._deliver(answered, choice)
 
     def close(self) -> None:
         """Close the synchronous clients (async ones close with their loop)."""
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        self.pipeline.close()
+
+
+def _no_choice(count: int) -> InputError:
+    return InputError(
+        f"The answer has {count} code blocks and nobody here can pick one: "
+        "run the cell again with --code N to place block N."
+    )

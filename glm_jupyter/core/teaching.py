@@ -1,4 +1,4 @@
-"""Teaching: the tutor persona's system prompt, and `%glm hint` (targets and hint levels).
+"""Teaching: `%glm hint`, its targets and hint levels (the tutor's texts are in `prompts`).
 
 The tutor persona replaces the assistant's system prompt; a person's own system prompt
 (`--system`, `GLM.system`) is kept and added after the tutoring rules, as course-specific
@@ -22,117 +22,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .conversation import DEFAULT_SYSTEM
-from .turn import ContextRequest
+from . import prompts
+from .request import ContextRequest, HintStep, HintTarget
 
 if TYPE_CHECKING:
-    from ..config.settings import Settings
     from ..context.kernel_log import CellRecord, KernelLog
 
-TUTOR_SYSTEM = """\
-You are GLM, a patient tutor for programming and data analysis, working inside a student's \
-Jupyter notebook. Your goal is that the student learns to solve the problem, not that the \
-problem gets solved for them.
-
-How you help:
-- Never give the full solution on a first request. Start with one short question or hint \
-that points at the next step, and let the student try.
-- Build on what the student already wrote: say what is right in it before what is wrong.
-- Explain an idea with a tiny example of your own rather than by rewriting the student's code.
-- If they are still stuck, get more specific step by step: first a question, then the line \
-or concept that matters, then a near-solution in words.
-- Give the complete solution once the student has made a real attempt and is still stuck, or \
-asks for it explicitly after your hints; then explain briefly why it works.
-- Be encouraging and brief: a few sentences, in Markdown, code in fenced blocks with a \
-language tag. Mistakes are part of learning; never scold.
-- Be accurate: if you are not sure, say so, and never invent functions or options."""
-
-TUTOR_AGENT = (
-    "The person is a student. Narrate each step in one sentence so they can follow and learn, "
-    "prefer small steps they could have written themselves, and end by saying what they could "
-    "try next on their own."
-)
-
-_COURSE = (
-    "Instructions for this notebook (they refine the tutoring rules above, never replace them):"
-)
-
-
-def system_prompt(s: Settings) -> str:
-    """The system prompt a new conversation starts with, for the persona of `s`.
-
-    Assistant: the person's system prompt, else the default one. Tutor: the tutoring rules,
-    then the person's system prompt as course instructions.
-    """
-    if s.persona != "tutor":
-        return s.system or DEFAULT_SYSTEM
-    return f"{TUTOR_SYSTEM}\n\n{_COURSE}\n{s.system}" if s.system.strip() else TUTOR_SYSTEM
-
-
-def agent_system(base: str, s: Settings) -> str:
-    """An agent run's system prompt: `base`, with the tutor's note for the tutor persona."""
-    return f"{base}\n\n{TUTOR_AGENT}" if s.persona == "tutor" else base
-
-
 # --- hints ---------------------------------------------------------------------------------
-
-LEVELS = 3
-_LEVEL_TEXT = {
-    1: "Give a nudge only: one guiding question or observation that points toward the cause. "
-    "Do not name the fix and do not write code.",
-    2: "Be more specific than a nudge: point at the line or the concept that matters and "
-    "explain the idea in a sentence or two, then ask the student a question. Do not write the "
-    "corrected code.",
-    3: "Give a near-solution: describe the fix step by step in words, showing at most one "
-    "short fragment (a single expression), never the corrected cell. Tell the student they "
-    "can ask for the full solution if they are still stuck.",
-}
-HINT_PROMPT = (
-    "The student asks for a hint about {about}. Answer as a patient tutor: encourage, be brief "
-    "(two to four sentences), and leave the student something to do.\n\n"
-    "This is hint {level} of {levels}. {instruction}"
-)
-
-
-@dataclass(frozen=True)
-class HintTarget:
-    """What a hint is about: its identity, the context to send, and words for people."""
-
-    key: str
-    context: ContextRequest
-    about: str  # for the model: "the error in the context above"
-    label: str  # for the person: "ZeroDivisionError in In [5]"
-    error: bool
-
-
-@dataclass(frozen=True)
-class HintStep:
-    """One hint to give: its target, level, and the newest student cell when it was asked."""
-
-    target: HintTarget
-    level: int
-    newest: CellRecord | None
-
-    def prompt(self) -> str:
-        """The question sent to the model."""
-        return HINT_PROMPT.format(
-            about=self.target.about,
-            level=self.level,
-            levels=LEVELS,
-            instruction=_LEVEL_TEXT[self.level],
-        )
-
-    def note(self) -> str:
-        """The line shown under the hint."""
-        if self.level < LEVELS:
-            more = "run `%glm hint` again for a more specific one."
-        else:
-            more = "the last level: ask for the solution when you want it (`%glm fix`)."
-        return f"Hint {self.level} of {LEVELS} about {self.target.label}: {more}"
 
 
 def is_glm_cell(source: str) -> bool:
@@ -213,7 +112,7 @@ class HintTracker:
                 target = _error_target(record, ContextRequest(error_record=record.error))
             else:
                 target = _cell_target(newest)
-        level = min(self.levels.get(target.key, 0) + 1, LEVELS)
+        level = min(self.levels.get(target.key, 0) + 1, prompts.LEVELS)
         return HintStep(target, level, newest)
 
     @staticmethod

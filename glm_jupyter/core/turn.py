@@ -1,4 +1,4 @@
-"""One request in flight: what was asked, what was sent, what came back, and what to do next.
+"""One request as it goes out, and the pure decisions about its answer.
 
 Pure decisions only (no I/O, no event loop): checking a structured answer, building the one
 repair request, and finding code blocks in an answer.
@@ -7,100 +7,60 @@ repair request, and finding code blocks in an answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context.builder import ContextBlock
 from ..errors import AnswerNotJSONError
+from . import prompts
+from .request import Request
 from .structured import Schema, parse_json_text
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
-    from ..context.kernel_log import ErrorRecord
     from ..display.render import Renderer
+    from ..reply import Reply
     from ..wire.client import Endpoint
-    from .reply import Reply
-    from .teaching import HintStep
+    from ..wire.dialects import Dialect
 
 
-@dataclass(frozen=True)
-class ContextRequest:
-    """Which kernel context to send."""
-
-    dataframes: tuple[str, ...] = ()
-    variables: tuple[str, ...] = ()
-    cells: int | None = None
-    cell_numbers: tuple[int, ...] = ()  # --cell N: particular cells by execution count
-    error: bool = False
-    notebook: str | None = None  # "" means this notebook
-    error_record: ErrorRecord | None = None  # a particular error rather than the last one
-
-
-@dataclass
-class Request:
-    """What a person asked for: the prompt and the flags that shape it."""
-
-    prompt: str
-    flags: Mapping[str, Any] = field(default_factory=dict)  # settings overrides
-    out: str | None = None
-    json: bool = False
-    new: bool = False
-    context: ContextRequest = field(default_factory=ContextRequest)
-    schema: str | None = None  # name of a schema object in the namespace
-    code: int | None = None  # --code: 0 places the only block (or asks), N places block N
-    agent: bool = False
-    auto: bool = False
-    max_steps: int | None = None
-    hint: HintStep | None = None  # `%glm hint`: counted once the answer has arrived in full
-    notes: tuple[str, ...] = ()  # said under the answer
-
-
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Turn:
-    """A request being answered."""
+    """One request as it is sent: what it says, where it goes, and where its answer streams."""
 
-    request: Request
     settings: Settings
     endpoint: Endpoint
+    dialect: Dialect
     payload: dict[str, Any]
     reply: Reply
     renderer: Renderer
-    content: str  # the user message as sent
+    request: Request = field(default_factory=lambda: Request(""))
+    content: str = ""  # the user message as sent
     blocks: list[ContextBlock] = field(default_factory=list)
     schema: Schema | None = None
     repair_of: Turn | None = None
-    failure: BaseException | None = None
-    value: Any = None  # the parsed (and built) structured answer
 
     @property
     def structured(self) -> bool:
         """The answer must be JSON."""
         return self.request.json or self.schema is not None
 
-    def check(self) -> list[str]:
-        """Parse (and validate) a structured answer; the problems, or [] with `value` set."""
+    def check(self) -> tuple[list[str], Any]:
+        """Parse (and validate) a structured answer: its problems, or [] and its value."""
         try:
             parsed = parse_json_text(self.reply.content.text)
         except ValueError as exc:
-            return [f"not valid JSON: {exc}"]
-        if self.schema is not None:
-            problems = self.schema.errors(parsed)
-            if problems:
-                return problems
-            self.value = self.schema.build(parsed)
-        else:
-            self.value = parsed
-        return []
+            return [f"not valid JSON: {exc}"], None
+        if self.schema is None:
+            return [], parsed
+        problems = self.schema.errors(parsed)
+        return (problems, None) if problems else ([], self.schema.build(parsed))
 
     def repair_prompt(self, problems: list[str]) -> str:
         """The one follow-up that asks for a corrected answer."""
         listed = "\n".join(f"- {p}" for p in problems[:20])
         target = "valid against the schema" if self.schema is not None else "valid JSON"
-        return (
-            f"Your answer was not {target}:\n{listed}\n\n"
-            "Reply again with only the corrected JSON object: no prose, no code fence."
-        )
+        return prompts.REPAIR.format(target=target, problems=listed)
 
     def give_up(self, problems: list[str]) -> AnswerNotJSONError:
         """The error after the repair failed too."""

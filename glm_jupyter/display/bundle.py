@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..config import catalog
-from ..core.reply import Reply
+from ..reply import Reply
 
 MIME_TYPE = "application/vnd.glm.response+json"
 _DETAILS_END = re.compile(r"</(?=details)", re.IGNORECASE)

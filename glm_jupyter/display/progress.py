@@ -1,5 +1,6 @@
-"""Progress of a batch: counts the workers update, and a bar that shows them at most ~10 times a
-second (ipywidgets in a kernel, one rewritten line on stderr in a terminal, or nothing)."""
+"""Progress of a batch: counts the workers update, a bar that shows them at most ~10 times a
+second (ipywidgets in a kernel, one rewritten line on stderr in a terminal, or nothing), and the
+lines said before and after it (the cost estimate, the summary)."""
 
 from __future__ import annotations
 
@@ -197,3 +198,16 @@ def make_bar(enabled: bool, total: int) -> Bar:
     if sys.stderr.isatty():
         return TextBar()
     return NoBar()
+
+
+def show_line(text: str, *, markdown: bool = True) -> None:
+    """A line for the person: in the cell's output in a kernel, on stderr in a terminal."""
+    if not in_kernel():
+        print(text, file=sys.stderr)
+    elif markdown:
+        from IPython import display as ipd
+
+        shown: Any = ipd  # IPython's display functions are untyped
+        shown.display(shown.Markdown(text))
+    else:
+        print(text)

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import Any, Protocol, TextIO
 
-from ..core.reply import Reply
 from ..messages import Event, ReasoningDelta, TextDelta
+from ..reply import Reply
 from .bundle import bundle, footer
 
 

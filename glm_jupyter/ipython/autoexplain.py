@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..core.turn import ContextRequest, Request
+from ..core.prompts import EXPLAIN
+from ..core.request import ContextRequest, Request
 from ..display.render import DisplayRenderer
 
 if TYPE_CHECKING:
+    from ..agent.runs import Agents
     from ..context.kernel_log import ErrorRecord
     from ..core.session import Session
-
-EXPLAIN = (
-    "Explain the error in the context above: what it means, why this code raised it, and how "
-    "to fix it. Be brief and concrete."
-)
 
 
 class ExplainButton:
@@ -61,8 +58,9 @@ class ExplainButton:
 class AutoExplain:
     """Shows an `ExplainButton` after each cell that raises, while on."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, agents: Agents) -> None:
         self.session = session
+        self.agents = agents
         self.enabled = False
         self.last: ExplainButton | None = None
 
@@ -83,7 +81,7 @@ class AutoExplain:
         log = self.session.log
         if error is None or isinstance(error, KeyboardInterrupt) or log is None:
             return
-        if self.session.agent_running:
+        if self.agents.running:
             return  # the agent's own code: the model hears of its errors and fixes them
         if log.last_error is None:
             return

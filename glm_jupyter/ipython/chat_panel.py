@@ -19,7 +19,7 @@ import ipywidgets as widgets
 from IPython.core.error import UsageError
 
 from ..context.builder import is_frame
-from ..core.turn import ContextRequest, Request
+from ..core.request import ContextRequest, Request
 from ..display.render import DisplayRenderer
 from ..errors import GLMError
 

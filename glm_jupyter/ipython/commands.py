@@ -1,5 +1,4 @@
-"""`%glm` subcommands: reset, history, usage, config, models, help, context, explain, fix, hint,
-autoexplain."""
+"""`%glm` subcommands: the one table of them (`SUBCOMMANDS`) and what each one does."""
 
 from __future__ import annotations
 
@@ -11,20 +10,18 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..agent.runs import Agents
 from ..agent.tools import Tool
 from ..config import catalog
 from ..config.providers import PROVIDERS
+from ..core.prompts import EXPLAIN, FIX, FIX_CELL
+from ..core.request import Request
 from ..core.session import Session
-from ..core.turn import Request
 from ..errors import GLMError
 from ..wire.served import served_section
-from .autoexplain import EXPLAIN
+from .flags import to_request
 
 _PREVIEW = 600
-FIX = (
-    "Fix the cell that raised the error in the context above. Say in one or two sentences what "
-    "was wrong, then give the complete corrected cell in one ```python block."
-)
 
 
 @dataclass(frozen=True)
@@ -103,33 +100,9 @@ def models_table(served: str = "") -> str:
     return f"{served}\n\n{table}" if served else table
 
 
-def help_text(usage: str) -> str:
-    """How to use the magics."""
-    return (
-        "**%%glm [flags]** followed by the prompt in the cell, or **%glm [flags] PROMPT** on one "
-        "line. `{name}` in a prompt stands for a notebook variable.\n\n"
-        "Subcommands: `%glm reset` (new conversation), `%glm history`, `%glm usage` (tokens and "
-        "cost this session), `%glm config` (settings and their sources), `%glm models`, "
-        "`%glm context [flags] [question]` (preview what would be sent, without sending), "
-        "`%glm explain` / `%glm fix` (the last error; `--cell N` for In [N]'s), "
-        "`%glm hint` (a hint, more specific each time, about the last error or cell; "
-        "`--cell N` for In [N]), "
-        "`%glm autoexplain on|off`, "
-        "`%glm export [PATH.ipynb]` (the last agent run's code), `%glm mcp add|list|remove`, "
-        "`%glm help`. `%%glm --agent` lets the model run code here, with your approval; "
-        "`--tutor` (or `GLM.persona = 'tutor'`) asks a tutor who guides rather than solves; "
-        "`%%glm --map COLUMN --df NAME -o OUT` asks the cell's prompt about every row "
-        "(`glm_jupyter.map` from Python). `glm_jupyter.chat()` opens a chat panel instead. "
-        "A line is a subcommand only when the rest of it is that subcommand's own arguments; "
-        'anything else is a prompt (`%glm -- help` asks the prompt "help").\n\n'
-        f"```\n{usage}\n```"
-    )
-
-
 def preview(session: Session, command: Command) -> str:
     """`%glm context`: exactly what a request with these flags would send; nothing is sent."""
     from ..context.tokens import estimate_tokens
-    from .magics import to_request
 
     request = to_request(command.args, command.text or "(your question)")
     content, payload = session.preview(request)
@@ -146,15 +119,8 @@ def preview(session: Session, command: Command) -> str:
     )
 
 
-FIX_CELL = (
-    "Find what is wrong with or could break in the cell above, fix it, say in one or two "
-    "sentences what you changed, then give the complete corrected cell in one ```python block."
-)
-
-
 def explain_request(command: Command, session: Session, *, fix: bool) -> Request:
     """The request behind `%glm explain` / `%glm fix`: the last error, or that of `--cell N`."""
-    from .magics import to_request
 
     name = command.name
     numbers = command.args.cell_numbers
@@ -190,7 +156,6 @@ def explain_request(command: Command, session: Session, *, fix: bool) -> Request
 
 def hint_request(command: Command, session: Session) -> Request:
     """The request behind `%glm hint [--cell N]` (target and level: see `core.teaching`)."""
-    from .magics import to_request
 
     args = command.args
     if len(args.cell_numbers) > 1:
@@ -206,44 +171,9 @@ def hint_request(command: Command, session: Session) -> Request:
     return dataclasses.replace(request, context=context, hint=step, notes=(step.note(),))
 
 
-def run(command: Command, session: Session, usage: str) -> Request | None:
-    """Run one subcommand; returns a request when the subcommand is a question to ask."""
-    name = command.name
-    if name in ("explain", "fix"):
-        return explain_request(command, session, fix=name == "fix")
-    if name == "hint":
-        return hint_request(command, session)
-    if name == "reset":
-        session.conversation.reset()
-        show("Conversation cleared: the next prompt starts fresh.")
-    elif name == "history":
-        show(history(session))
-    elif name == "usage":
-        limit = session.policy.usage_line()
-        show(session.ledger.table() + (f"\n\n{limit}" if limit else ""))
-    elif name == "config":
-        show(config_table(session))
-    elif name == "models":
-        show(models_table(served(session)))
-    elif name == "context":
-        show(preview(session, command))
-    elif name == "autoexplain":
-        show(session.autoexplain(command.text))
-    elif name == "export":
-        show(export(session, command.text))
-    elif name == "mcp":
-        raise UsageError(
-            "%glm mcp needs a Jupyter kernel with autoawait on: the MCP connections live on the "
-            "kernel's event loop. Run it as a cell of its own."
-        )
-    else:
-        show(help_text(usage), usage)
-    return None
-
-
-def export(session: Session, path: str) -> str:
+def export(agents: Agents, path: str) -> str:
     """`%glm export [PATH.ipynb]`: the approved code of the last agent run, in order."""
-    run = session.last_agent
+    run = agents.last
     steps = [step for step in (run.steps if run else []) if step.code is not None]
     if not steps:
         raise UsageError("%glm export: the last agent run ran no approved code to export.")
@@ -256,34 +186,34 @@ def export(session: Session, path: str) -> str:
         nbformat.write(nb, path)
         return f"Wrote {len(steps)} code cell(s) to `{path}`."
     joined = "\n\n".join(f"# step {step.index}\n{step.code}" for step in steps)
-    session.shell.set_next_input(joined, replace=False)
+    agents.session.shell.set_next_input(joined, replace=False)
     return f"Placed the code of {len(steps)} step(s) in a new cell below."
 
 
-async def mcp(session: Session, text: str) -> None:
+async def mcp(agents: Agents, text: str) -> None:
     """`%glm mcp add [--trusted] NAME -- COMMAND ARGS...`, `add [--trusted] NAME URL`, `list`,
     `remove NAME`."""
     import shlex
 
     from ..agent.mcp import McpServers
 
-    if session.mcp is None:
-        session.mcp = McpServers()
+    if agents.mcp is None:
+        agents.mcp = McpServers()
     words = shlex.split(text)
     verb = words[0]
     trusted = verb == "add" and "--trusted" in words[: words.index("--") if "--" in words else None]
     if trusted:
         words.remove("--trusted")
     if verb == "list":
-        show(session.mcp.describe())
+        show(agents.mcp.describe())
     elif verb == "remove" and len(words) == 2:
-        await session.mcp.remove(words[1])
+        await agents.mcp.remove(words[1])
         show(f"Removed MCP server `{words[1]}`.")
     elif verb == "add" and len(words) >= 4 and words[2] == "--":
-        tools = await session.mcp.add(words[1], words[3:], trusted=trusted)
+        tools = await agents.mcp.add(words[1], words[3:], trusted=trusted)
         show(_connected(words[1], tools, trusted))
     elif verb == "add" and len(words) == 3 and words[2].startswith(("http://", "https://")):
-        tools = await session.mcp.add(words[1], words[2], trusted=trusted)
+        tools = await agents.mcp.add(words[1], words[2], trusted=trusted)
         show(_connected(words[1], tools, trusted))
     else:
         raise UsageError(

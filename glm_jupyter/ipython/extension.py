@@ -105,7 +105,9 @@ def load(shell: Any) -> GLMMagics:
     shell.configurables.append(config)
     log = KernelLog(shell)
     log.install()
-    magics = GLMMagics(shell, Session(shell, config, log=log))
+    session = Session(shell, config, log=log)
+    session.bind()  # `glm_jupyter.map` in this shell uses its settings and classroom ledger
+    magics = GLMMagics(shell, session)
     shell.register_magics(magics)
     _ACTIVE[id(shell)] = magics
     shell.input_transformers_cleanup.append(GlmCellRewriter(shell))
@@ -146,5 +148,4 @@ def unload(shell: Any) -> None:
         shell.set_custom_exc((), None)
     if magics.session.log is not None:
         magics.session.log.uninstall()
-    magics.session.autoexplain("off")
-    magics.session.close()
+    magics.close()

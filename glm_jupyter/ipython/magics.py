@@ -1,271 +1,35 @@
 """`%glm` and `%%glm`: parse flags, pick a subcommand or a prompt, delegate to the session.
 
 The rule that keeps subcommands and prompts apart: a `%glm` line is a subcommand only when its
-first word is a subcommand and the rest is exactly that subcommand's own arguments:
-- nothing: `reset`, `history`, `usage`, `config`, `models`, `help`;
-- nothing or flags: `explain`, `fix`, `hint`; flags (then an optional question): `context`;
-- nothing, `on` or `off`: `autoexplain`; nothing or a `.ipynb` path: `export`;
-- `add NAME -- COMMAND...`, `add NAME URL`, `list` or `remove NAME`: `mcp`.
-Anything else is a prompt (`%glm explain decorators` asks about decorators). To ask a prompt
-that looks like a subcommand, start it with `--`: `%glm -- help`.
+first word names a row of `subcommands.SUBCOMMANDS` and the rest is exactly the arguments that row
+takes (nothing, flags, `on`/`off`, ...; `%glm help` lists them). Anything else is a prompt
+(`%glm explain decorators` asks about decorators). To ask a prompt that looks like a
+subcommand, start it with `--`: `%glm -- help`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import re
-import shlex
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..agent.runs import Agents
+from ..core.request import Request
 from ..core.session import Session
-from ..core.turn import ContextRequest, Request
-from ..errors import InputError
-from . import commands
+from . import subcommands
+from .commands import Command
+from .flags import one_line, parse, split_line, tidy, to_request
+from .front import Front
 
-PLAIN_COMMANDS = ("reset", "history", "usage", "config", "models", "help")
-FLAG_COMMANDS = ("explain", "fix", "hint", "context")
-# Flags whose value is optional: on a `%glm` line they take the next word only if it fits.
-_OPTIONAL_VALUE = {"--code": re.compile(r"\d+"), "--notebook": re.compile(r".+\.ipynb")}
-_TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-@magic_arguments()
-@argument("-m", "--model", help="Model id, e.g. glm-5.1, glm-5, glm-4.7-flash.")
-@argument(
-    "-p",
-    "--provider",
-    help="zai, zai-coding, bigmodel, bigmodel-coding, openrouter, oxen, "
-    "vllm, sglang, ollama, llamacpp, openai-compatible.",
-)
-@argument(
-    "--think",
-    dest="thinking",
-    action="store_const",
-    const=True,
-    default=None,
-    help="Turn thinking on.",
-)
-@argument(
-    "--no-think", dest="thinking", action="store_const", const=False, help="Turn thinking off."
-)
-@argument("-t", "--temperature", type=float, help="Sampling temperature (0 to 1 on Z.ai).")
-@argument("--max-tokens", type=int, help="Cap on output tokens.")
-@argument("-s", "--system", help="System prompt (starts a new conversation to take effect).")
-@argument(
-    "--tutor",
-    dest="persona",
-    action="store_const",
-    const="tutor",
-    help="Tutor persona: questions and hints before full solutions.",
-)
-@argument(
-    "-o",
-    "--out",
-    metavar="NAME",
-    help="Store the answer (with --json: the parsed object) in this variable.",
-)
-@argument(
-    "--json", action="store_true", help="Ask for a JSON object (response_format json_object)."
-)
-@argument("--new", action="store_true", help="Start a fresh conversation.")
-@argument(
-    "--df",
-    action="append",
-    default=[],
-    metavar="NAME",
-    help="Send a summary of this DataFrame (repeatable).",
-)
-@argument(
-    "--var",
-    action="append",
-    default=[],
-    metavar="NAME",
-    help="Send a summary of this variable (repeatable).",
-)
-@argument("--cells", type=int, metavar="N", help="Send the last N executed cells and outputs.")
-@argument(
-    "--cell",
-    action="append",
-    default=[],
-    type=int,
-    metavar="N",
-    dest="cell_numbers",
-    help="Send cell In [N]: its source, outputs and any error it raised (repeatable).",
-)
-@argument("--error", action="store_true", help="Send the last error, its traceback and cell.")
-@argument(
-    "--notebook",
-    nargs="?",
-    const="",
-    metavar="PATH",
-    help="Send the saved notebook (this one without PATH).",
-)
-@argument(
-    "--no-rows",
-    dest="send_rows",
-    action="store_const",
-    const=False,
-    default=None,
-    help="Send schema and statistics only: no cell values.",
-)
-@argument(
-    "--budget",
-    type=int,
-    metavar="TOKENS",
-    dest="summary_tokens",
-    help="Token budget for each summarised object (default 1500).",
-)
-@argument(
-    "--schema",
-    metavar="NAME",
-    help="Validate the answer against this JSON-schema dict, "
-    "dataclass, TypedDict or pydantic model (implies --json).",
-)
-@argument(
-    "--code",
-    nargs="?",
-    const=0,
-    type=int,
-    metavar="N",
-    help="Put the answer's code block (block N) in the next cell.",
-)
-@argument(
-    "-a",
-    "--agent",
-    action="store_true",
-    help="Agent mode: the model may run code and tools in this kernel, with approval.",
-)
-@argument("--auto", action="store_true", help="Agent mode without approval (implies --agent).")
-@argument("--max-steps", type=int, metavar="N", help="Most tool-calling turns (default 20).")
-@argument(
-    "--map",
-    metavar="COLUMN",
-    help="Batch: ask the cell's prompt about every row of the --df DataFrame ({column} "
-    "placeholders fill from the row; with none, COLUMN's value follows the prompt); "
-    "-o stores the aligned results.",
-)
-def glm(line: str = "", cell: str | None = None) -> None:
-    """%%glm [flags] then the prompt in the cell; %glm [flags] PROMPT; %glm SUBCOMMAND."""
-
-
-USAGE = glm.parser.format_help()
-
-
-@contextlib.contextmanager
-def _one_line() -> Iterator[None]:
-    """Bad input (a wrong flag, a classroom limit) shown as one line, the way IPython shows it."""
-    try:
-        yield
-    except InputError as exc:
-        # Exactly UsageError: IPython prints that one as a single line, anything else (a
-        # subclass too) with a traceback. The original stays as the cause for code that asks.
-        raise UsageError(str(exc)) from exc
-
-
-def _parse(flag_text: str) -> Any:
-    # shlex, not IPython's arg_split: `-s 'Be terse.'` must arrive without its quotes.
-    try:
-        return glm.parser.parse_args(shlex.split(flag_text))
-    except ValueError as exc:  # unbalanced quotes
-        raise UsageError(f"Could not read the flags: {exc}.\n\n{USAGE}") from None
-    except UsageError as exc:
-        raise UsageError(f"{exc}\n\n{USAGE}") from None
-
-
-@functools.cache
-def _value_flags() -> frozenset[str]:
-    """Flags that take exactly one value (the next word), read off the parser itself."""
-    actions = glm.parser._actions
-    return frozenset(opt for a in actions if a.nargs is None for opt in a.option_strings)
-
-
-def split_line(line: str) -> tuple[str, str]:
-    """Split a `%glm` line into its leading flags and the prompt text, kept exactly as written."""
-    tokens = list(_TOKEN.finditer(line))
-    i = 0
-    while i < len(tokens):
-        word = tokens[i].group()
-        if word == "--":
-            rest = line[tokens[i].end() :].strip()
-            return line[: tokens[i].start()], rest
-        if not word.startswith("-") or _looks_negative_number(word):
-            break
-        i += 2 if word.split("=")[0] in _value_flags() and "=" not in word else 1
-        optional = _OPTIONAL_VALUE.get(word)
-        if optional and i < len(tokens) and optional.fullmatch(tokens[i].group()):
-            i += 1
-    if i >= len(tokens):
-        return line, ""
-    return line[: tokens[i].start()], line[tokens[i].start() :].strip()
-
-
-def _looks_negative_number(word: str) -> bool:
-    return bool(re.fullmatch(r"-\d+(\.\d+)?", word))
-
-
-def _tidy(cell: str) -> str:
-    """The cell's text without trailing whitespace or leading blank lines (indentation kept)."""
-    return cell.rstrip().lstrip("\n")
-
-
-def to_request(args: Any, prompt: str) -> Request:
-    """Flags and prompt as a session request."""
-    if args.out is not None and not args.out.isidentifier():
-        raise UsageError(f"-o needs a Python variable name; {args.out!r} is not one.")
-    if not prompt.strip():
-        raise UsageError(f"There is no prompt to send.\n\n{USAGE}")
-    if args.summary_tokens is not None and args.summary_tokens < 200:
-        raise UsageError(f"--budget needs at least 200 tokens; got {args.summary_tokens}.")
-    flags = {
-        name: getattr(args, name)
-        for name in (
-            "model",
-            "provider",
-            "thinking",
-            "temperature",
-            "max_tokens",
-            "system",
-            "persona",
-            "send_rows",
-            "summary_tokens",
-        )
-    }
-    context = ContextRequest(
-        dataframes=tuple(args.df),
-        variables=tuple(args.var),
-        cells=args.cells,
-        cell_numbers=tuple(args.cell_numbers),
-        error=args.error,
-        notebook=args.notebook,
-    )
-    if args.max_steps is not None and args.max_steps < 1:
-        raise UsageError(f"--max-steps needs at least 1; got {args.max_steps}.")
-    if args.map is not None:
-        raise UsageError(
-            "--map runs a batch from a %%glm cell: the flags on its first line, the prompt below."
-        )
-    agent = args.agent or args.auto
-    if agent and (args.json or args.schema or args.code is not None):
-        raise UsageError("--agent answers in prose: drop --json, --schema and --code with it.")
-    return Request(
-        prompt=prompt,
-        flags=flags,
-        out=args.out,
-        json=args.json or args.schema is not None,
-        new=args.new,
-        context=context,
-        schema=args.schema,
-        code=args.code,
-        agent=agent,
-        auto=args.auto,
-        max_steps=args.max_steps,
-    )
+def _naming_subcommands(func: _F) -> _F:
+    """The magic's docstring (what `%glm?` shows) followed by the subcommands in the table."""
+    names = ", ".join(f"`{name}`" for name in subcommands.SUBCOMMANDS)
+    func.__doc__ = f"{func.__doc__}\n\nSubcommands: {names}."
+    return func
 
 
 @magics_class
@@ -274,77 +38,81 @@ class GLMMagics(Magics):
 
     def __init__(self, shell: Any, session: Session) -> None:
         super().__init__(shell)
-        self.session = session
+        self.front = Front(session)
+
+    @property
+    def session(self) -> Session:
+        """The kernel's session: its conversation, usage and pipeline."""
+        return self.front.session
+
+    @property
+    def agents(self) -> Agents:
+        """The kernel's agent runs and MCP servers."""
+        return self.front.agents
+
+    def close(self) -> None:
+        """Undo what was switched on and close the clients (on `%unload_ext`)."""
+        self.front.close()
 
     # --- parsing -------------------------------------------------------------------------------
 
-    def line_request(self, line: str) -> Request | commands.Command:
+    def line_request(self, line: str) -> Request | Command:
         """A `%glm` line: a subcommand (by the rule in this module's docstring), or a request."""
         word, _, rest = line.strip().partition(" ")
         rest = rest.strip()
-        if word in PLAIN_COMMANDS and not rest:
-            return commands.Command(word)
-        if word == "autoexplain" and rest in ("", "on", "off"):
-            return commands.Command(word, rest)
-        if word == "export" and (not rest or (rest.endswith(".ipynb") and " " not in rest)):
-            return commands.Command(word, rest)
-        if word == "mcp" and rest.split(" ", 1)[0] in ("add", "list", "remove"):
-            return commands.Command(word, rest)
-        if word in FLAG_COMMANDS and (not rest or rest.startswith("-")):
+        sub = subcommands.SUBCOMMANDS.get(word)
+        if sub is not None and sub.takes.fits(rest):
+            if not sub.takes.flags:
+                return Command(word, rest)
             flags, question = split_line(rest)
-            if not question or word == "context":
-                return commands.Command(word, question, _parse(flags))
+            if not question or sub.takes.question:
+                return Command(word, question, parse(flags))
         flags, prompt = split_line(line)
-        return to_request(_parse(flags), prompt)
-
-    def _command(self, line: str) -> Request | None:
-        """Run a management subcommand; a request when the line is a question to ask."""
-        parsed = self.line_request(line)
-        if isinstance(parsed, Request):
-            return parsed
-        return commands.run(parsed, self.session, USAGE)
+        return to_request(parse(flags), prompt)
 
     # --- magics --------------------------------------------------------------------------------
 
     @cell_magic("glm")  # type: ignore[arg-type]
     def glm_cell(self, line: str, cell: str) -> None:
         """Ask GLM the cell's text; flags on the first line (see `%glm help`)."""
-        with _one_line():
-            args = _parse(line)
+        with one_line():
+            args = parse(line)
             if args.map is not None:
                 from .map_magic import run_map
 
-                run_map(self.session, args, _tidy(cell))
+                run_map(self.session, args, tidy(cell))
                 return
-            self.session.ask(to_request(args, _tidy(cell)))
+            self.front.ask(to_request(args, tidy(cell)))
 
     @line_magic("glm")  # type: ignore[arg-type]
     @no_var_expand  # `{name}` is ours to fill in (summaries, JSON left alone), not IPython's
+    @_naming_subcommands
     def glm_line(self, line: str) -> None:
-        """`%glm PROMPT` asks; `%glm reset|history|usage|config|models|help|...` manage."""
-        with _one_line():
-            request = self._command(line)
+        """`%glm PROMPT` asks; `%glm SUBCOMMAND` manages (see `%glm help`)."""
+        with one_line():
+            parsed = self.line_request(line)
+            request = subcommands.run(parsed, self.front) if isinstance(parsed, Command) else parsed
             if request is not None:
-                self.session.ask(request)
+                self.front.ask(request)
 
     async def glm_cell_async(self, line: str, cell: str) -> None:
         """`%%glm` as a coroutine on the kernel's loop (what the input transformer calls)."""
-        with _one_line():
-            args = _parse(line)
+        with one_line():
+            args = parse(line)
             if args.map is not None:
                 from .map_magic import run_map_async
 
-                await run_map_async(self.session, args, _tidy(cell))
+                await run_map_async(self.session, args, tidy(cell))
                 return
-            await self.session.ask_async(to_request(args, _tidy(cell)))
+            await self.front.ask_async(to_request(args, tidy(cell)))
 
     async def glm_line_async(self, line: str) -> None:
         """`%glm` as a coroutine on the kernel's loop."""
-        with _one_line():
+        with one_line():
             parsed = self.line_request(line)
-            if isinstance(parsed, commands.Command) and parsed.name == "mcp":
-                await commands.mcp(self.session, parsed.text)
-                return
-            request = self._command(line)
+            if isinstance(parsed, Command):
+                request = await subcommands.run_async(parsed, self.front)
+            else:
+                request = parsed
             if request is not None:
-                await self.session.ask_async(request)
+                await self.front.ask_async(request)

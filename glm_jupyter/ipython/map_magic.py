@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..batch.job import Overrides
+from ..batch.options import BatchOptions
 from ..batch.run import Run
 
 if TYPE_CHECKING:
@@ -72,25 +72,20 @@ def _prepare(session: Session, args: Any, prompt: str) -> tuple[Run, str]:
             "DataFrame (or Series)."
         )
     schema = _lookup(namespace, args.schema, "--schema") if args.schema else None
-    overrides = Overrides(
-        args.model,
-        args.provider,
-        args.temperature,
-        args.thinking,
-        args.max_tokens,
-        args.system,
-        given_as="flag",
-    )
     try:
-        run = Run(
-            prompt,
-            frame,
-            overrides=overrides,
+        options = BatchOptions(
             schema=schema,
             json=args.json,
             column=args.map,
-            session=session,
+            model=args.model,
+            provider=args.provider,
+            temperature=args.temperature,
+            thinking=args.thinking,
+            max_tokens=args.max_tokens,
+            system=args.system,
+            given_as="flag",
         )
+        run = Run(prompt, frame, options, pipeline=session.pipeline)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     return run, args.out

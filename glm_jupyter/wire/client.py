@@ -22,9 +22,10 @@ from ..config.keys import Secret
 from ..config.providers import Provider, ThinkTags
 from ..messages import Event, StreamFailure, StreamOpened
 from ..redact import dataclass_repr, redact_text, redact_url
-from .dialects import ChunkParser, error_from_chunk
+from .dialects import ChunkParser, Dialect, error_from_chunk
 from .failures import ErrorContext, RetryPolicy, classify
 from .sse import SSEDecoder
+from .urls import join_url
 
 SIMULATOR_HEADER = "x-glm-simulator"
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -40,12 +41,6 @@ class BearerAuth(httpx.Auth):
         """Sign the request."""
         request.headers["Authorization"] = "Bearer " + self._secret.reveal()
         yield request
-
-
-def join_url(base_url: str, path: str) -> str:
-    """`base_url` with `path` added to its path; its query (a gateway's key, say) comes after."""
-    cut = next((i for i, c in enumerate(base_url) if c in "?#"), len(base_url))
-    return base_url[:cut].rstrip("/") + path + base_url[cut:]
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class _Exchange:
         "_ctx", "_decoder", "_parser", "attempt", "body", "done", "endpoint", "seen", "started"
     )  # fmt: skip
 
-    def __init__(self, endpoint: Endpoint, payload: dict[str, Any], think_tags: ThinkTags) -> None:
+    def __init__(self, endpoint: Endpoint, payload: dict[str, Any], parser: ChunkParser) -> None:
         self.endpoint = endpoint
         self.body = encode(payload)
         self.attempt = 0
@@ -113,7 +108,7 @@ class _Exchange:
         self.done = False  # `[DONE]` arrived
         self.seen = False  # any data event arrived
         self._decoder = SSEDecoder()
-        self._parser = ChunkParser(think_tags)
+        self._parser = parser
         self._ctx = ErrorContext(
             provider=endpoint.provider,
             base_url=endpoint.shown_base_url,
@@ -267,6 +262,10 @@ class _Exchange:
         return classify(failure, self._ctx)[0]
 
 
+def _parser(dialect: Dialect | None, think_tags: ThinkTags) -> ChunkParser:
+    return dialect.parser() if dialect is not None else ChunkParser(think_tags)
+
+
 class Client:
     """Synchronous streaming client; `transport=` is the seam tests use."""
 
@@ -275,10 +274,15 @@ class Client:
         self._http = httpx.Client(transport=transport, **endpoint.httpx_options())
 
     def stream(
-        self, payload: dict[str, Any], *, think_tags: ThinkTags = "off"
+        self,
+        payload: dict[str, Any],
+        *,
+        dialect: Dialect | None = None,
+        think_tags: ThinkTags = "off",
     ) -> Generator[Event, None, None]:
-        """Events of one chat completion; close the iterator to drop the connection."""
-        ex = _Exchange(self.endpoint, payload, think_tags)
+        """Events of one chat completion, read as `dialect` says (else with `think_tags`);
+        close the iterator to drop the connection."""
+        ex = _Exchange(self.endpoint, payload, _parser(dialect, think_tags))
         while True:
             try:
                 with self._http.stream("POST", self.endpoint.url, content=ex.body) as response:
@@ -322,10 +326,15 @@ class AsyncClient:
         self._http = httpx.AsyncClient(transport=transport, **endpoint.httpx_options())
 
     async def stream(
-        self, payload: dict[str, Any], *, think_tags: ThinkTags = "off"
+        self,
+        payload: dict[str, Any],
+        *,
+        dialect: Dialect | None = None,
+        think_tags: ThinkTags = "off",
     ) -> AsyncGenerator[Event, None]:
-        """Events of one chat completion; `aclose()` the iterator to drop the connection."""
-        ex = _Exchange(self.endpoint, payload, think_tags)
+        """Events of one chat completion, read as `dialect` says (else with `think_tags`);
+        `aclose()` the iterator to drop the connection."""
+        ex = _Exchange(self.endpoint, payload, _parser(dialect, think_tags))
         while True:
             try:
                 async with self._http.stream(

@@ -1,5 +1,8 @@
 """Pure protocol code: each provider's request body, and chunk dicts -> events for all of them.
 
+`Dialect` is the seam the rest of the package uses: made from one request's settings, it builds
+the body and the parser for the answer, so the client never decides how a provider speaks.
+
 One parser reads every dialect: Z.ai and SGLang put reasoning in `reasoning_content`, vLLM and
 Ollama in `reasoning`, OpenRouter in `reasoning` plus `reasoning_details`, llama.cpp either in
 `reasoning_content` or as `<think>` tags inside `content`. Nothing here does I/O.
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..config.providers import Provider, ThinkTags
 from ..messages import (
@@ -24,6 +28,9 @@ from ..messages import (
     UsageReport,
 )
 from .thinktags import ThinkTagSplitter
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
 
 # --- requests ---------------------------------------------------------------------------------
 
@@ -247,3 +254,68 @@ def _tool_call_delta(call: dict[str, Any], position: int) -> ToolCallDelta:
         name=function.get("name") or None,
         arguments=arguments,
     )
+
+
+# --- the seam ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one provider is spoken to for one set of settings: request bodies and their parsing."""
+
+    provider: Provider
+    model: str
+    thinking: bool | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    preserve_thinking: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, s: Settings) -> Dialect:
+        """The dialect of a request made with these settings."""
+        return cls(
+            s.provider,
+            s.model,
+            thinking=s.thinking,
+            temperature=s.temperature,
+            max_tokens=s.max_tokens,
+            preserve_thinking=s.preserve_thinking,
+            extra=s.extra_body,
+        )
+
+    def body(
+        self,
+        messages: Sequence[Message],
+        *,
+        json_mode: bool = False,
+        tools: Sequence[dict[str, Any]] = (),
+        preserve: bool = False,
+        stream: bool = True,
+    ) -> dict[str, Any]:
+        """The request body for these messages (`preserve`: send reasoning back this time)."""
+        return build_request(
+            self.provider,
+            model=self.model,
+            messages=messages,
+            thinking=self.thinking,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            json_mode=json_mode,
+            tools=tools,
+            preserve_thinking=self.preserve_thinking or preserve,
+            stream=stream,
+            extra=self.extra,
+        )
+
+    @property
+    def think_tags(self) -> ThinkTags:
+        """How `<think>` tags in the answer's content are read."""
+        tags = self.provider.think_tags
+        # With thinking off, a server that sends reasoning untagged sends none: only a stray
+        # leading block can still appear.
+        return "leading" if tags == "untagged" and self.thinking is False else tags
+
+    def parser(self) -> ChunkParser:
+        """A fresh parser for one answer."""
+        return ChunkParser(self.think_tags)

@@ -12,6 +12,7 @@ from ..config import catalog
 from ..config.providers import Provider
 from ..messages import StreamFailure
 from ..redact import redact_url
+from .urls import join_url
 
 RETRYABLE_CODES = frozenset({"1302", "1303", "1305"})  # concurrency, frequency, overloaded
 QUOTA_CODES = frozenset({"1304", "1308", "1310"})
@@ -51,8 +52,6 @@ def _key_hint(provider: Provider) -> str:
 
 
 def _at(ctx: ErrorContext, path: str) -> str:
-    from .client import join_url  # the client imports this module
-
     return join_url(ctx.base_url, path)  # before a query such as `?api_key=***`
 
 
@@ -60,88 +59,111 @@ def _known_models() -> str:
     return ", ".join(catalog.MODELS)
 
 
+Diagnosis = tuple[type[errors.APIError], str, bool]  # the error, what to do, retry may help
+
+
 def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError, bool]:
     """The exception for a server error, and whether retrying may help."""
-    status, code = failure.status, failure.code
+    status = failure.status
     said = ctx.scrub(failure.message).strip()
     where = f"{ctx.provider.label} ({ctx.base_url})"
+    code = failure.code
     tag = ", ".join(x for x in (str(status) if status else "", f"code {code}" if code else "") if x)
     server = f"{where} said{f' [{tag}]' if tag else ''}: {said}"
-
-    def make(cls: type[errors.APIError], advice: str) -> errors.APIError:
-        return cls(f"{server}\n{advice}", status=status, code=failure.code)
-
     code = NAMED_CODES.get(code or "", code)
+    cls, advice, retry = (
+        _account(status, code, said, ctx)
+        or _request(code, ctx)
+        or _capacity(status, code)
+        or _other(status, ctx)
+    )
+    return cls(f"{server}\n{advice}", status=status, code=failure.code), retry
 
+
+def _account(
+    status: int | None, code: str | None, said: str, ctx: ErrorContext
+) -> Diagnosis | None:
+    """The key, the account's region or plan, the model name."""
     if status == 401 or code in AUTH_CODES:
-        return make(
-            errors.AuthenticationError, f"The API key was refused: {_key_hint(ctx.provider)}."
-        ), False
+        advice = f"The API key was refused: {_key_hint(ctx.provider)}."
+        return errors.AuthenticationError, advice, False
     if code == "1113":
-        return make(
+        return (
             errors.BalanceOrRegionError,
             "The account has no balance, or the key belongs to another region or plan: a Z.ai key "
             "works with GLM_PROVIDER=zai, a BigModel key with bigmodel, Coding Plan keys only with "
             "zai-coding / bigmodel-coding.",
-        ), False
-    if code == "1211" or (status == 404 and "model" in said.lower()):
-        if ctx.provider.local:  # it serves the names it was started with, not Z.ai's catalog
-            pull = f" (or `ollama pull {ctx.model}`)" if ctx.provider.name == "ollama" else ""
-            return make(
-                errors.ModelNotFoundError,
-                f"This server does not serve {ctx.model!r}: {_at(ctx, '/models')} lists the names "
-                f"it does{pull}. Choose one with -m MODEL, %config GLM.model = '...' or GLM_MODEL.",
-            ), False
-        return make(
-            errors.ModelNotFoundError,
+            False,
+        )
+    if not (code == "1211" or (status == 404 and "model" in said.lower())):
+        return None
+    if ctx.provider.local:  # it serves the names it was started with, not Z.ai's catalog
+        pull = f" (or `ollama pull {ctx.model}`)" if ctx.provider.name == "ollama" else ""
+        advice = (
+            f"This server does not serve {ctx.model!r}: {_at(ctx, '/models')} lists the names "
+            f"it does{pull}. Choose one with -m MODEL, %config GLM.model = '...' or GLM_MODEL."
+        )
+    else:
+        advice = (
             f"Model {ctx.model!r} does not exist there. Known GLM models: {_known_models()}. "
-            "Choose one with -m MODEL or %config GLM.model = '...'.",
-        ), False
+            "Choose one with -m MODEL or %config GLM.model = '...'."
+        )
+    return errors.ModelNotFoundError, advice, False
+
+
+def _request(code: str | None, ctx: ErrorContext) -> Diagnosis | None:
+    """What this request holds: a prompt over the window, flagged content."""
     if code == "1261":
         info = catalog.lookup(ctx.model)
         window = f"; {ctx.model} holds {info.context:,} tokens" if info else ""
-        return make(
+        return (
             errors.PromptTooLongError,
             f"The prompt was too long: about {ctx.prompt_chars // 4:,} tokens were sent "
             f"({ctx.prompt_chars:,} characters){window}. "
             "Start over with --new or send less context.",
-        ), False
+            False,
+        )
     if code == "1301":
-        return make(
-            errors.ContentFilterError,
-            "The provider's safety filter flagged the content; rephrase the prompt.",
-        ), False
+        advice = "The provider's safety filter flagged the content; rephrase the prompt."
+        return errors.ContentFilterError, advice, False
+    return None
+
+
+def _capacity(status: int | None, code: str | None) -> Diagnosis | None:
+    """Credits, quotas, rate limits and the server's own failures."""
     if status == 402:  # OpenRouter: the account's credits are spent
-        return make(
+        return (
             errors.QuotaExceededError,
             "The account has no credits left for this request: add credits, or ask for fewer "
             "output tokens (--max-tokens).",
-        ), False
+            False,
+        )
     if code in QUOTA_CODES:
-        return make(
+        return (
             errors.QuotaExceededError,
             "A usage quota is exhausted: wait for it to reset (see above), "
             "or use another plan or model.",
-        ), False
+            False,
+        )
     if code in RETRYABLE_CODES or status == 429:
-        return make(
-            errors.RateLimitError,
-            "The server is rate limiting: wait a little and run the cell again.",
-        ), True
+        advice = "The server is rate limiting: wait a little and run the cell again."
+        return errors.RateLimitError, advice, True
     if status is not None and status >= 500:
-        return make(errors.ServerError, "The server failed: run the cell again in a moment."), True
+        return errors.ServerError, "The server failed: run the cell again in a moment.", True
     if status in RETRYABLE_STATUS:
-        return make(errors.APIError, "The server asked to try again later."), True
+        return errors.APIError, "The server asked to try again later.", True
+    return None
+
+
+def _other(status: int | None, ctx: ErrorContext) -> Diagnosis:
     if status == 404:
-        return make(
-            errors.InvalidRequestError,
+        advice = (
             f"Nothing answers at {_at(ctx, '/chat/completions')}: "
-            "check GLM_BASE_URL / GLM_PROVIDER.",
-        ), False
-    return make(
-        errors.InvalidRequestError,
-        "The request was rejected: check the flags and settings (%glm config).",
-    ), False
+            "check GLM_BASE_URL / GLM_PROVIDER."
+        )
+        return errors.InvalidRequestError, advice, False
+    advice = "The request was rejected: check the flags and settings (%glm config)."
+    return errors.InvalidRequestError, advice, False
 
 
 @dataclass(frozen=True, slots=True)

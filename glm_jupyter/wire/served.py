@@ -22,7 +22,8 @@ def served_models(s: Settings, transport: httpx.BaseTransport | None = None) -> 
     """Model ids the server at `s.base_url` lists; raises httpx errors or ValueError."""
     import httpx
 
-    from .client import BearerAuth, join_url
+    from .client import BearerAuth
+    from .urls import join_url
 
     url = join_url(s.base_url, "/models")
     auth = BearerAuth(s.api_key) if s.api_key else None

@@ -158,23 +158,17 @@ def summarize_array(obj: Any, name: str, budget: int, send_rows: bool, seed: int
             brief=brief, budget=budget,
         )  # fmt: skip
     sampled = arr.size > SAMPLE_ROWS
+    flat = _sample(arr, seed) if sampled else arr.reshape(-1)
     if sampled:
-        pos = sample_positions(arr.size, SAMPLE_ROWS, seed)
-        flat = arr[np.unravel_index(pos, arr.shape)]
         notes.append(
             f"Large array: statistics from a {SAMPLE_ROWS:,}-element random sample (seed {seed})"
         )
         brief += f", from a {SAMPLE_ROWS:,}-element sample"
-    else:
-        flat = arr.reshape(-1)
     if not send_rows:
         notes.append("Cell values withheld (send_rows=False): no values, min/max or quantiles")
     stats = column_stats(None, arr, flat, sampled)
     nulls, full, short = describe(stats, send_rows)
-    missing = f"NaN {nulls}; " if arr.dtype.kind in "fc" else ""
-    missing = f"NaT {nulls}; " if arr.dtype.kind in "Mm" else missing
-    if arr.dtype.kind in "O" and stats.nulls:
-        missing = f"None/NaN {nulls}; "
+    missing = _missing_label(arr.dtype.kind, bool(stats.nulls), nulls)
     lines = {cut: [f"Values: {missing}{text}"] for cut, text in ((False, full), (True, short))}
 
     def attempt(edge: int, short: bool, cuts: list[str]) -> Summary | None:
@@ -200,6 +194,20 @@ def summarize_array(obj: Any, name: str, budget: int, send_rows: bool, seed: int
         name=name, kind=kind, header=header, notes=notes, body=lines[True],
         brief=brief, budget=budget,
     )  # fmt: skip
+
+
+def _sample(arr: Any, seed: int) -> Any:
+    """A seeded random sample of the array's elements, flattened."""
+    return arr[np.unravel_index(sample_positions(arr.size, SAMPLE_ROWS, seed), arr.shape)]
+
+
+def _missing_label(kind: str, any_null: bool, nulls: str) -> str:
+    """How the array's missing values are counted, by dtype kind."""
+    if kind in "fc":
+        return f"NaN {nulls}; "
+    if kind in "Mm":
+        return f"NaT {nulls}; "
+    return f"None/NaN {nulls}; " if kind == "O" and any_null else ""
 
 
 def _values(arr: Any, edge: int) -> list[str]:

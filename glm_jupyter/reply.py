@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..messages import (
+from .messages import (
     Event,
     Finish,
     ReasoningDelta,
@@ -18,7 +18,7 @@ from ..messages import (
     Usage,
     UsageReport,
 )
-from ..redact import redact_text
+from .redact import redact_text
 
 
 class TextBuffer:

@@ -1,0 +1,87 @@
+"""The agent side of one kernel: its MCP servers, the run under way, and the last run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..errors import ClassroomLimitError, InputError
+from .loop import AgentRun
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
+    from ..core.request import Request
+    from ..core.session import Session
+    from ..reply import Reply
+    from .mcp import McpServers
+
+
+class Agents:
+    """Runs `%%glm --agent` requests on a session, with the tools this kernel offers."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.mcp: McpServers | None = None
+        self.last: AgentRun | None = None
+        self.running = False  # a run is under way (automatic error explanations wait)
+
+    def settings(self, request: Request) -> Settings:
+        """Settings for an agent run, after the admin's limits."""
+        session = self.session
+        s = session.settings(request.flags)
+        session.admit(s, agent=True, auto=request.auto)  # the classroom policy, if there is one
+        if not s.allow_agent:
+            raise ClassroomLimitError("Agent mode is turned off here (GLM.allow_agent = False).")
+        if request.auto and not s.allow_auto:
+            raise ClassroomLimitError(
+                "--auto is turned off here (GLM.allow_auto = False): every tool "
+                "call needs approval. Run without --auto."
+            )
+        if session.shell is None:
+            raise InputError("Agent mode needs an IPython shell to run code in.")
+        return s
+
+    async def run(self, request: Request) -> Reply:
+        """Build the tools, run the agent, store `-o`, and raise what stopped it."""
+        from .executor import KernelExecutor
+        from .kernel_tools import builtin_tools
+        from .tools import USER_TOOLS
+
+        session = self.session
+        s = self.settings(request)
+        executor = KernelExecutor(session.shell, timeout=s.tool_timeout)
+        tools = builtin_tools(
+            session.shell,
+            executor,
+            limit=s.tool_output_chars,
+            budget=s.summary_tokens,
+            send_rows=s.send_rows,
+        )
+        tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
+        run = AgentRun(session, request, s, tools, notebook=session.in_notebook(s))
+        self.last = run
+        self.running = True
+        try:
+            turn, failure = await run.run()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            if run.last_turn is None:
+                raise KeyboardInterrupt from None
+            turn, failure = run.last_turn, KeyboardInterrupt()
+        finally:
+            self.running = False
+        if request.out:
+            session.shell.user_ns[request.out] = turn.reply.content.text
+        if failure is not None:
+            raise failure
+        return turn.reply
+
+    def run_sync(self, request: Request) -> Reply:
+        """`run` for callers without a running loop (terminal IPython)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(request))
+        raise InputError(
+            "Agent mode runs as a coroutine: in a notebook, turn `%autoawait` back on, and run "
+            "%%glm --agent as a cell of its own."
+        )
