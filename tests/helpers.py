@@ -47,3 +47,31 @@ def write_policy(path: Path, rules: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(rules if isinstance(rules, str) else json.dumps(rules), encoding="utf-8")
     return path
+
+
+# The keys DESIGN.md promises in every application/vnd.glm.response+json payload.
+CONTRACT_KEYS = {
+    "version",
+    "model",
+    "provider",
+    "status",
+    "reasoning",
+    "content",
+    "tool_calls",
+    "usage",
+    "cost_usd",
+    "elapsed_s",
+    "finish_reason",
+    "error",
+}
+
+
+def calls(*pairs: tuple[str, Any], reasoning: str = "") -> dict[str, Any]:
+    """A turn that calls tools (arguments as objects, or raw strings)."""
+    turn: dict[str, Any] = {
+        "tool_calls": [{"name": n, "arguments": a} for n, a in pairs],
+        "finish_reason": "tool_calls",
+    }
+    if reasoning:
+        turn["reasoning"] = reasoning
+    return turn

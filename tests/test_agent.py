@@ -11,19 +11,8 @@ import pytest
 from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.display.step import STEP_MIME
 
-from .helpers import use
+from .helpers import calls, use
 from .test_magics import run
-
-
-def calls(*pairs: tuple[str, Any], reasoning: str = "") -> dict[str, Any]:
-    """A turn that calls tools (arguments as objects, or raw strings)."""
-    turn: dict[str, Any] = {
-        "tool_calls": [{"name": n, "arguments": a} for n, a in pairs],
-        "finish_reason": "tool_calls",
-    }
-    if reasoning:
-        turn["reasoning"] = reasoning
-    return turn
 
 
 def answer(text: str) -> dict[str, Any]:

@@ -47,7 +47,7 @@ CELLS = [
     "%glm autoexplain on",
     "rows = []\ntotal = 10\nmean = total / len(rows)",
     "from glm_jupyter.ipython.extension import _magics\n"
-    "button = _magics().session._autoexplain.last\n"
+    "button = _magics().front._autoexplain.last\n"
     "button.button.click()\n"
     "print(button.output.outputs[0]['data']['text/plain'])",
     "%glm fix",

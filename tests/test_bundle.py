@@ -25,21 +25,8 @@ from glm_jupyter.messages import (
 from glm_jupyter.reply import Reply, TextBuffer
 
 from .chunks import UNICODE_TEXT
+from .helpers import CONTRACT_KEYS
 
-CONTRACT_KEYS = {
-    "version",
-    "model",
-    "provider",
-    "status",
-    "reasoning",
-    "content",
-    "tool_calls",
-    "usage",
-    "cost_usd",
-    "elapsed_s",
-    "finish_reason",
-    "error",
-}
 USAGE_KEYS = {"prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"}
 RECORDED_USAGE = Usage(
     prompt_tokens=173, completion_tokens=93, cached_tokens=172, reasoning_tokens=65

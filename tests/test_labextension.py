@@ -23,4 +23,6 @@ def test_pip_install_built_the_extension() -> None:
     built = Path(__file__).resolve().parents[1] / "glm_jupyter" / "labextension"
     assert (built / "package.json").exists(), "pip install -e . builds it (Node.js 20+)"
     assert (built / "static" / "style.js").exists()
+    # The settings schema, whose jupyter.lab.shortcuts hold the cell commands' keys.
+    assert (built / "schemas" / "glm-jupyter-labextension" / "commands.json").exists()
     assert any(built.glob("static/remoteEntry.*.js"))

@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..core.pipeline import Pipeline
+from ..core.pipeline import Pipeline, receive
 from ..reply import Reply
 from ..wire.failures import RetryPolicy, parse_retry_after
 from .outputs import Outcome
@@ -182,10 +181,7 @@ class Batch:
     async def _send(self, client: AsyncClient, index: int) -> Outcome:
         s = self.job.settings
         reply = Reply(s.model, s.provider.name)
-        stream = client.stream(self.job.payloads[index], dialect=self.job.dialect)
-        async with aclosing(stream) as events:
-            async for event in events:
-                reply.apply(event)
+        await receive(client.stream(self.job.payloads[index], dialect=self.job.dialect), reply)
         reply.end("done")  # before it is counted: a finished request counts, usage or not
         self.tally.spent(reply.usage)
         if self.account is not None:

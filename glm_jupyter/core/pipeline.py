@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,23 @@ if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request 
     import httpx
 
     from ..display.render import Renderer
-    from ..messages import Message
+    from ..messages import Event, Message
     from ..reply import Reply
     from ..wire.client import AsyncClient, Client, Endpoint
     from .conversation import UsageLedger
     from .guard import PolicyGuard
+
+
+async def receive(
+    stream: AsyncGenerator[Event, None], reply: Reply, renderer: Renderer | None = None
+) -> None:
+    """Apply an answer's events to `reply` (showing each), closing the stream whatever happens;
+    errors propagate (a turn turns them into its reply's status, a batch into its retries)."""
+    async with aclosing(stream) as events:
+        async for event in events:
+            shown = reply.apply(event)
+            if renderer is not None:
+                renderer.event(reply, event, shown)
 
 
 def describe(exc: BaseException) -> str:
@@ -169,9 +181,7 @@ class Pipeline:
         reply, renderer = turn.reply, turn.renderer
         renderer.start(reply)
         try:
-            async with aclosing(client.stream(turn.payload, dialect=turn.dialect)) as events:
-                async for event in events:
-                    renderer.event(reply, event, reply.apply(event))
+            await receive(client.stream(turn.payload, dialect=turn.dialect), reply, renderer)
             reply.end("done")
         except (asyncio.CancelledError, KeyboardInterrupt):
             # The kernel turns an interrupt into a cancellation of this coroutine.

@@ -8,8 +8,9 @@ from typing import Any
 
 from ..config import catalog
 from ..reply import Reply
+from ..schemas import RESPONSE_MIME
 
-MIME_TYPE = "application/vnd.glm.response+json"
+MIME_TYPE = RESPONSE_MIME
 _DETAILS_END = re.compile(r"</(?=details)", re.IGNORECASE)
 _CODE_START = re.compile(r'^\s*\{\s*"code"\s*:\s*"(.*)$', re.DOTALL)
 VERSION = 1

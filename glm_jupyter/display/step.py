@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..schemas import STEP_MIME
 from .approval import show_arguments
 
-STEP_MIME = "application/vnd.glm.step+json"
+__all__ = ["STEP_MIME", "Step", "StepView"]
 
 
 @dataclass

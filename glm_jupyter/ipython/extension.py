@@ -11,13 +11,16 @@ synchronous path.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.settings import GLM
 from ..context.kernel_log import KernelLog
 from ..core.session import Session
 from ..errors import GLMError
 from .magics import GLMMagics
+
+if TYPE_CHECKING:
+    from ..agent.runs import Agents
 
 _ACTIVE: dict[int, GLMMagics] = {}
 
@@ -134,6 +137,16 @@ def kernel_session() -> Session:
             "glm_jupyter.Session() yourself."
         )
     return load(shell).session
+
+
+def kernel_agents() -> Agents:
+    """The agent runs of this kernel: `.last` is the latest `%%glm --agent` run, with its steps."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("kernel_agents() needs IPython or a Jupyter kernel.")
+    return load(shell).agents
 
 
 def unload(shell: Any) -> None:

@@ -8,14 +8,9 @@ import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { cellCommandText, CellCommandKind } from './model';
+import { cellCommandText, CellCommandKind, CommandIDs } from './model';
 
-/** Command ids. */
-export const CommandIDs = {
-  ask: 'glm-jupyter:ask-cell',
-  explain: 'glm-jupyter:explain-error',
-  fix: 'glm-jupyter:fix-cell'
-} as const;
+export { CommandIDs };
 
 /** Command labels, as the palette and the context menu show them. */
 export const CommandLabels: Record<CellCommandKind, string> = {
@@ -29,22 +24,6 @@ const CAPTIONS: Record<CellCommandKind, string> = {
   explain: "Insert and run '%glm explain' below for this cell's error",
   fix: "Insert and run '%glm fix' below for this cell"
 };
-
-/**
- * Key bindings. Accel Shift G/E/F are taken in JupyterLab 4.6 (search previous match,
- * debugger panel, file browser), so these use Accel Alt.
- */
-export const CommandKeys: Record<CellCommandKind, string> = {
-  ask: 'Accel Alt G',
-  explain: 'Accel Alt E',
-  fix: 'Accel Alt F'
-};
-
-/** Where the key bindings apply: a notebook in command mode, and in edit mode. */
-export const KEY_SELECTORS = [
-  '.jp-Notebook.jp-mod-commandMode:not(.jp-mod-readWrite) :focus',
-  '.jp-Notebook.jp-mod-editMode'
-];
 
 /** Selector of the cell context menu. */
 export const CELL_MENU_SELECTOR = '.jp-Notebook .jp-Cell';
@@ -155,7 +134,10 @@ export function commandTextFor(kind: CellCommandKind, cell: Cell): string | null
   return cellCommandText(kind, model.executionCount, model.sharedModel.getSource());
 }
 
-/** Add the three commands with their palette items, context menu items and keys. */
+/**
+ * Add the three commands with their palette items and context menu items. Their keys
+ * are in the plugin's settings schema (schema/commands.json), where people rebind them.
+ */
 export function addCellCommands(
   app: JupyterFrontEnd,
   tracker: INotebookTracker,
@@ -207,9 +189,6 @@ export function addCellCommands(
       }
     });
     palette?.addItem({ command: id, category: 'GLM' });
-    for (const selector of KEY_SELECTORS) {
-      commands.addKeyBinding({ command: id, keys: [CommandKeys[kind]], selector });
-    }
   }
 
   // Ranks 13-16 put the group right after the cell items ("Clear Cell Output" is 12)

@@ -2,8 +2,9 @@
  * Payload types and pure logic for the glm-jupyter front end.
  *
  * Nothing here touches the DOM or JupyterLab services, so it can be unit-tested on its
- * own. The shapes mirror glm_jupyter/bundle.py (`response_json`) and
- * glm_jupyter/agent.py (`Step.as_dict`).
+ * own. The shapes mirror `response_json` (glm_jupyter/display/bundle.py) and
+ * `Step.as_dict`, whose JSON Schemas are glm_jupyter/schemas/*.schema.json;
+ * test/schemas.test.ts holds the interfaces and the schemas together.
  */
 
 /** MIME type of one model reply. */
@@ -67,6 +68,74 @@ export interface IResponse {
   context: IContextItem[];
   steps?: IStep[];
 }
+
+/* ----------------------------------------------------------- payload keys */
+
+/** Every key of `T`, mapped to true where `T` requires it and false where it is optional. */
+export type KeyFlags<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? false : true };
+
+// The interfaces above as values, so tests can hold them against the JSON Schemas in
+// glm_jupyter/schemas; the compiler keeps each map in step with its interface.
+
+/** The keys of `IResponse`. */
+export const RESPONSE_KEYS: KeyFlags<IResponse> = {
+  version: true,
+  model: true,
+  provider: true,
+  status: true,
+  reasoning: true,
+  content: true,
+  tool_calls: true,
+  usage: true,
+  cost_usd: true,
+  elapsed_s: true,
+  thinking_s: false,
+  finish_reason: true,
+  error: true,
+  simulator: true,
+  context: true,
+  steps: false
+};
+
+/** The keys of `IUsage`. */
+export const USAGE_KEYS: KeyFlags<IUsage> = {
+  prompt_tokens: true,
+  completion_tokens: true,
+  cached_tokens: false,
+  reasoning_tokens: false
+};
+
+/** The keys of `IToolCall`. */
+export const TOOL_CALL_KEYS: KeyFlags<IToolCall> = {
+  id: true,
+  type: true,
+  function: true
+};
+
+/** The keys of `IToolCall['function']`. */
+export const TOOL_FUNCTION_KEYS: KeyFlags<IToolCall['function']> = {
+  name: true,
+  arguments: true
+};
+
+/** The keys of `IContextItem`. */
+export const CONTEXT_ITEM_KEYS: KeyFlags<IContextItem> = {
+  name: true,
+  tokens: true,
+  brief: false
+};
+
+/** The keys of `IStep`. */
+export const STEP_KEYS: KeyFlags<IStep> = {
+  index: true,
+  tool: true,
+  arguments: true,
+  reasoning: true,
+  approval: true,
+  output: true,
+  elapsed_s: true,
+  status: true
+};
 
 /* ------------------------------------------------------------- formatting */
 
@@ -323,6 +392,13 @@ export function statusTitle(t: INotebookTotals): string {
 
 /** The three cell commands. */
 export type CellCommandKind = 'ask' | 'explain' | 'fix';
+
+/** Their command ids; schema/commands.json binds their keys. */
+export const CommandIDs = {
+  ask: 'glm-jupyter:ask-cell',
+  explain: 'glm-jupyter:explain-error',
+  fix: 'glm-jupyter:fix-cell'
+} as const;
 
 const ASK_RUN =
   'What does this cell do? Point out anything that looks wrong or could be better.';

@@ -6,7 +6,6 @@ import {
   estimateTokens,
   fence,
   footerText,
-  IResponse,
   liveSeconds,
   notebookTotals,
   partialCode,
@@ -15,32 +14,7 @@ import {
   thinkingOpen,
   toolCallsMarkdown
 } from '../src/model';
-
-function response(over: Partial<IResponse> = {}): IResponse {
-  return {
-    version: 1,
-    model: 'glm-5.1',
-    provider: 'zai',
-    status: 'done',
-    reasoning: '',
-    content: 'Hi',
-    tool_calls: [],
-    usage: {
-      prompt_tokens: 1000,
-      completion_tokens: 200,
-      cached_tokens: 0,
-      reasoning_tokens: 0
-    },
-    cost_usd: 0.0123,
-    elapsed_s: 2.345,
-    thinking_s: null,
-    finish_reason: 'stop',
-    error: null,
-    simulator: false,
-    context: [],
-    ...over
-  };
-}
+import { response } from './payloads';
 
 describe('partialCode', () => {
   it('decodes complete JSON', () => {
