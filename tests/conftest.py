@@ -13,6 +13,33 @@ from glm_jupyter.simulator import Simulator
 
 from .helpers import STRICT, write_policy
 
+# Each folder is one kind of test, by what it needs; a test's marker and its folder agree.
+FOLDER_MARKERS = {
+    "unit": None,
+    "kernel": "kernel",
+    "browser": "browser",
+    "localserver": "localserver",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, and refuse a marker that belongs to another folder."""
+    here = Path(__file__).parent
+    wrong = []
+    for item in items:
+        folder = item.path.relative_to(here).parts[0]
+        if folder not in FOLDER_MARKERS:
+            wrong.append(f"{item.nodeid}: tests live in {', '.join(FOLDER_MARKERS)}")
+            continue
+        marker = FOLDER_MARKERS[folder]
+        if marker is not None:
+            item.add_marker(marker)
+        for other in {m for m in FOLDER_MARKERS.values() if m and m != marker}:
+            if item.get_closest_marker(other) is not None:
+                wrong.append(f"{item.nodeid} is marked {other}: it belongs in tests/{other}/")
+    if wrong:
+        raise pytest.UsageError("Tests in the wrong folder:\n" + "\n".join(wrong))
+
 
 @pytest.fixture
 def simulator() -> Iterator[Callable[..., Simulator]]:

@@ -11,6 +11,9 @@ from typing import Any
 from glm_jupyter.simulator import Simulator
 
 SCENARIOS = Path(__file__).with_name("scenarios")
+# One answer with reasoning, for tests that need any ordinary answer.
+ANSWER = "Florence is **sunny** today – 25 °C ☀"
+REASONING = "The user asks about Florence; answer briefly."
 SECRET = "sk-TESTKEY-4f2a9c81d6e3b750aa19"  # fake, distinctive: searched for in outputs
 # A strict classroom policy, and a scenario where every answer costs 400 tokens in and 100 out.
 STRICT = {

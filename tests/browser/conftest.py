@@ -21,8 +21,6 @@ from .lab import (
     shot,
 )
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

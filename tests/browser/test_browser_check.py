@@ -20,8 +20,6 @@ from jupyterlab.commands import get_app_dir
 
 from .lab import CHROMIUM, environment_problem
 
-pytestmark = pytest.mark.browser
-
 # Where Playwright looks for each browser inside its folder, per machine (playwright-core's
 # registry): the folder name prefix, then the executable's path inside it.
 _EXECUTABLES = {

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from .lab import (
     ASK_SIX_TIMES_SEVEN,
     FAILING_CELL,
@@ -23,8 +21,6 @@ from .lab import (
     start_notebook,
     wait_idle,
 )
-
-pytestmark = pytest.mark.browser
 
 
 def _ask(page: Any, server: Server, name: str, app: str = "lab") -> Any:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from .lab import (
     ASK_SIX_TIMES_SEVEN,
     FAILING_CELL,
@@ -22,8 +20,6 @@ from .lab import (
     start_notebook,
     wait_idle,
 )
-
-pytestmark = pytest.mark.browser
 
 # Notebook 7.6.5's own start-up errors on this server set-up: both are logged with the
 # glm-jupyter extension disabled too. Anything else still fails the test.
