@@ -140,7 +140,6 @@ class AgentRun:
                 result = await self.call(call, assistant.reasoning if position == 0 else "")
             except (KeyboardInterrupt, asyncio.CancelledError):
                 transcript += answers
-                answers.clear()
                 transcript += _unanswered(calls[position:], "interrupted by the person")
                 self._interrupted()
                 raise

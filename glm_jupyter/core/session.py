@@ -229,7 +229,7 @@ class Session:
 
     def _repair(self, turn: Turn, problems: list[str]) -> Turn:
         content = turn.repair_prompt(problems)
-        reply = Reply(turn.settings.model, turn.settings.provider.name)
+        reply = self.new_reply(turn.settings)
         reply.context_line = "Repair request: the previous answer was not usable JSON"
         return self.pipeline.turn(
             turn.settings,
