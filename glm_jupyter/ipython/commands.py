@@ -6,12 +6,10 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..agent.runs import Agents
-from ..agent.tools import Tool
 from ..config import catalog
 from ..config.providers import PROVIDERS
 from ..core.prompts import EXPLAIN, FIX, FIX_CELL
@@ -20,6 +18,10 @@ from ..core.session import Session
 from ..errors import GLMError
 from ..wire.served import served_section
 from .flags import to_request
+
+if TYPE_CHECKING:
+    from ..agent.runs import Agents
+    from ..agent.tools import Tool
 
 _PREVIEW = 600
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..agent.runs import Agents
 from ..errors import InputError
 from .autoexplain import AutoExplain
 
 if TYPE_CHECKING:
+    from ..agent.runs import Agents
     from ..core.request import Request
     from ..core.session import Session
     from ..reply import Reply
@@ -19,8 +19,19 @@ class Front:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.agents = Agents(session)
+        self._agents: Agents | None = None
         self._autoexplain: AutoExplain | None = None
+
+    @property
+    def agents(self) -> Agents:
+        """The shell's agent runs and MCP servers, made on first use."""
+        # The agent package (and asyncio with it) loads on the first agent request or agent
+        # subcommand, not at `%load_ext`: most sessions never start one.
+        if self._agents is None:
+            from ..agent.runs import Agents
+
+            self._agents = Agents(self.session)
+        return self._agents
 
     def ask(self, request: Request) -> Reply:
         """Answer a request synchronously: one turn, or an agent run."""

@@ -10,17 +10,19 @@ subcommand, start it with `--`: `%glm -- help`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 
-from ..agent.runs import Agents
 from ..core.request import Request
 from ..core.session import Session
 from . import subcommands
 from .commands import Command
 from .flags import one_line, parse, split_line, tidy, to_request
 from .front import Front
+
+if TYPE_CHECKING:
+    from ..agent.runs import Agents
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -149,3 +149,16 @@ def test_the_session_loads_no_ipython() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_loading_the_extension_leaves_the_agent_unloaded() -> None:
+    # `%load_ext` is paid by every notebook; the agent package loads on the first agent request.
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'glm_jupyter')\n"
+        "assert 'glm_jupyter.ipython.magics' in sys.modules\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('glm_jupyter.agent'))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
