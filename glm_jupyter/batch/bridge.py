@@ -77,7 +77,7 @@ def run_blocking(
     try:
         while not worker.wait(interval):
             tick()
-    except KeyboardInterrupt:
+    except BaseException:  # an interrupt, or the display failing: the worker must not outlive us
         worker.cancel()
         raise
     if worker.error is not None:

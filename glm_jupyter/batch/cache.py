@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,13 +26,6 @@ FILE_NAME = "batch.sqlite3"
 # Transport details that do not change the answer: the same question streamed or not is the same.
 _NOT_SHAPING = ("stream", "stream_options")
 _CHUNK = 500  # keys per look-up: under SQLite's limit on bound parameters
-
-
-def default_dir(env: Mapping[str, str] | None = None) -> Path:
-    """`GLM_CACHE_DIR`, else `~/.cache/glm-jupyter`."""
-    env = os.environ if env is None else env
-    configured = env.get("GLM_CACHE_DIR", "").strip()
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "glm-jupyter"
 
 
 def request_key(provider: str, base_url: str, body: Mapping[str, Any], schema: Any = None) -> str:
@@ -69,6 +62,10 @@ class AnswerCache:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
+        # The batch's loop writes from its worker thread while the caller's thread may close
+        # the file: sqlite3 crashes the process when a connection is closed mid-statement.
+        self._lock = threading.Lock()
+        self._closed = False
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # answers may be private
             # Autocommit (isolation_level=None): each answer is durable on its own. WAL keeps a
@@ -96,10 +93,11 @@ class AnswerCache:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, text, usage FROM answers WHERE key IN ({marks})",
-                chunk,
-            )
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT key, text, usage FROM answers WHERE key IN ({marks})",
+                    chunk,
+                ).fetchall()
             for key, text, usage in rows:
                 if text.strip():  # a blank answer (stored by an older version) is no answer
                     found[key] = Cached(text, _usage(usage))
@@ -113,17 +111,23 @@ class AnswerCache:
         counts = json.dumps(
             {**usage.as_dict(), "cost_usd": usage.cost_usd} if usage is not None else {}
         )
-        self._db.execute(
-            "INSERT OR REPLACE INTO answers (key, text, usage, created) VALUES (?, ?, ?, ?)",
-            (key, text, counts, time.time()),
-        )
+        with self._lock:
+            if self._closed:  # the run has ended: a late answer is not written to a closed file
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO answers (key, text, usage, created) VALUES (?, ?, ?, ?)",
+                (key, text, counts, time.time()),
+            )
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Close the file (a write still under way on another thread finishes first)."""
+        with self._lock:
+            self._closed = True
+            self._db.close()
 
 
 def _usage(text: str) -> Usage:

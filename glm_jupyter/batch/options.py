@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import default_dir
+from ..config.paths import cache_dir
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,4 +70,4 @@ class BatchOptions:
         """Where the answers are kept: `cache_dir`, else the default for this environment."""
         if self.cache_dir is not None:
             return Path(self.cache_dir).expanduser()
-        return default_dir(env)
+        return cache_dir(env)

@@ -33,6 +33,7 @@ class Provider:
     # reasoning)
     think_tags: ThinkTags = "off"
     model_prefix: str = ""  # how this provider spells GLM model ids
+    dashed_versions: bool = False  # spells `glm-5.3` as `glm-5-3` (Oxen.ai: `zai-org-glm-5-3`)
     pricing: Pricing = "catalog"
 
     @property
@@ -44,7 +45,7 @@ class Provider:
         """The model id as this provider spells it (`glm-5` -> `z-ai/glm-5` on OpenRouter)."""
         if not self.model_prefix or "/" in model or model.startswith(self.model_prefix):
             return model
-        return self.model_prefix + model
+        return self.model_prefix + (model.replace(".", "-") if self.dashed_versions else model)
 
 
 _ZAI = Provider(
@@ -52,7 +53,8 @@ _ZAI = Provider(
     "Z.ai",
     "https://api.z.ai/api/paas/v4",
     "ZAI_API_KEY",
-    default_model="glm-5.1",
+    # The current flagship on pay-as-you-go keys (GLM-5.4 is served on the Coding Plan only).
+    default_model="glm-5.3",
     thinking_control="zai",
     reasoning_field="reasoning_content",
     reasoning_back="reasoning_content",
@@ -67,6 +69,7 @@ PROVIDERS: dict[str, Provider] = {
             name="zai-coding",
             label="Z.ai Coding Plan",
             base_url="https://api.z.ai/api/coding/paas/v4",
+            default_model="glm-5.4",
         ),
         replace(
             _ZAI,
@@ -74,6 +77,7 @@ PROVIDERS: dict[str, Provider] = {
             label="BigModel",
             base_url="https://open.bigmodel.cn/api/paas/v4",
             key_env="ZHIPUAI_API_KEY",
+            default_model="glm-5.2",  # GLM-5.3 is not offered on the mainland gateways
         ),
         replace(
             _ZAI,
@@ -81,13 +85,14 @@ PROVIDERS: dict[str, Provider] = {
             label="BigModel Coding Plan",
             base_url="https://open.bigmodel.cn/api/coding/paas/v4",
             key_env="ZHIPUAI_API_KEY",
+            default_model="glm-5.2",
         ),
         Provider(
             "openrouter",
             "OpenRouter",
             "https://openrouter.ai/api/v1",
             "OPENROUTER_API_KEY",
-            default_model="glm-5.1",
+            default_model="glm-5.3",
             thinking_control="openrouter",
             reasoning_field="reasoning",
             reasoning_back="reasoning_details",
@@ -99,11 +104,12 @@ PROVIDERS: dict[str, Provider] = {
             "Oxen.ai",
             "https://hub.oxen.ai/api/ai",
             "OXEN_API_KEY",
-            default_model="glm-5",
+            default_model="glm-5.3",
             thinking_control="zai",
             reasoning_field="reasoning_content",
             reasoning_back="reasoning_content",
             model_prefix="zai-org-",
+            dashed_versions=True,
         ),
         Provider(
             "vllm",

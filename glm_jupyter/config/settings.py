@@ -12,6 +12,7 @@ from traitlets.config import Configurable
 
 from ..errors import ConfigurationError, MissingAPIKeyError
 from ..redact import dataclass_repr, redact_url
+from .catalog import EFFORTS
 from .keys import Secret, find_key
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
 
@@ -32,6 +33,13 @@ class GLM(Configurable):
     )
     thinking = Bool(
         None, allow_none=True, help="Thinking mode on/off. None: the server's default (on)."
+    ).tag(config=True)
+    effort = CaselessStrEnum(
+        list(EFFORTS),
+        None,
+        allow_none=True,
+        help="Reasoning effort: low, medium, high or max, sent the provider's way and fitted to "
+        "the levels the model has. None: the model's default.",
     ).tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Cap on output tokens.").tag(config=True)
@@ -87,6 +95,7 @@ class Settings:
     base_url: str
     api_key: Secret | None
     thinking: bool | None
+    effort: str | None
     temperature: float | None
     max_tokens: int | None
     extra_body: Mapping[str, Any]

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any
 
+from ..config import catalog, reasoning
 from ..config.settings import GLM, Settings, resolve
 from ..errors import GLMError
 from ..redact import redact_text
@@ -96,7 +97,12 @@ class Pipeline:
 
         # The policy's provider, when only a default chose one: in place of the default, so
         # GLM_BASE_URL (the course's server) still applies.
-        return self.guard.shape(settle(env), lambda p: settle({**env, "GLM_PROVIDER": p}))
+        s = self.guard.shape(settle(env), lambda p: settle({**env, "GLM_PROVIDER": p}))
+        if catalog.lookup(s.model) is None:  # a model newer than the table: ask its provider
+            from ..wire.listing import ensure_listing
+
+            ensure_listing(s, self.transport)
+        return reasoning.settle(s)
 
     def admit(self, s: Settings, *, agent: bool = False, auto: bool = False) -> None:
         """Refuse what the classroom policy does not allow (ClassroomLimitError)."""

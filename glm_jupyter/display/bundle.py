@@ -58,6 +58,9 @@ def footer(reply: Reply) -> str:
         cost = catalog.cost(reply.model, usage, reply.provider)
         if cost is not None:
             parts.append(f"${cost:.4f}" if cost < 1 else f"${cost:.2f}")
+    gaps = catalog.unknown(reply.model, reply.provider)
+    if gaps:  # a model newer than the catalog and not in its provider's listing either
+        parts.append(f"{' and '.join(gaps)} unknown")
     parts.append(f"{reply.elapsed:.1f} s")
     speed = reply.tokens_per_second
     if speed:

@@ -13,6 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..config.catalog import EFFORTS
 from ..config.settings import SETTING_NAMES
 from ..core.request import ContextRequest, Request
 from ..errors import InputError
@@ -23,7 +24,7 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 
 
 @magic_arguments()
-@argument("-m", "--model", help="Model id, e.g. glm-5.1, glm-5, glm-4.7-flash.")
+@argument("-m", "--model", help="Model id, e.g. glm-5.3, glm-5.4, glm-5v-turbo, glm-4.7-flash.")
 @argument(
     "-p",
     "--provider",
@@ -40,6 +41,12 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 )
 @argument(
     "--no-think", dest="thinking", action="store_const", const=False, help="Turn thinking off."
+)
+@argument(
+    "--effort",
+    type=str.lower,
+    choices=EFFORTS,
+    help="Reasoning effort: low, medium, high or max (fitted to the levels the model has).",
 )
 @argument("-t", "--temperature", type=float, help="Sampling temperature (0 to 1 on Z.ai).")
 @argument("--max-tokens", type=int, help="Cap on output tokens.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from .models import MODELS, ServedModel, listing, served_model
 
 SIMULATOR_ID = "glm-jupyter-simulator"
 DIALECTS = ("zai", "vllm", "sglang", "ollama", "llamacpp", "openrouter")
@@ -121,19 +123,6 @@ _TABLE = {
     ),
 }
 
-# USD per million tokens: input, cached input, output. Prices move; this is the only copy.
-PRICES: Mapping[str, tuple[float, float, float]] = {
-    "glm-5.1": (1.40, 0.26, 4.40),
-    "glm-5": (1.00, 0.20, 3.20),
-    "glm-4.7": (0.60, 0.11, 2.20),
-    "glm-4.6": (0.60, 0.11, 2.20),
-    "glm-4.5": (0.60, 0.11, 2.20),
-    "glm-4.5-air": (0.20, 0.03, 1.10),
-    "glm-4.7-flashx": (0.07, 0.01, 0.40),
-    "glm-4.7-flash": (0.0, 0.0, 0.0),
-    "glm-4.5-flash": (0.0, 0.0, 0.0),
-}
-
 
 def dialect(name: str) -> Dialect:
     """The dialect called `name`; ValueError naming the choices otherwise."""
@@ -152,15 +141,30 @@ SERVED_LOCALLY = {
 }
 
 
-def model_ids(d: Dialect, scenario_model: str | None) -> list[str]:
-    """Model ids for the model list, spelled the way the dialect spells them (a local server's
-    list holds only the model it serves)."""
+def served_models(
+    d: Dialect, scenario_model: str | None, extra: Iterable[ServedModel] = ()
+) -> list[ServedModel]:
+    """The models the model list holds (a local server's holds only the model it serves)."""
     if d.name in SERVED_LOCALLY:
-        return [scenario_model or SERVED_LOCALLY[d.name]]
-    ids = [d.model_prefix + m for m in PRICES]
-    if scenario_model and scenario_model not in ids:
-        ids.insert(0, scenario_model)
-    return ids
+        name = scenario_model or SERVED_LOCALLY[d.name]
+        known = served_model(name)
+        base = known or ServedModel(name, 0, 0, (0.0, 0.0, 0.0))
+        return [ServedModel(name, base.context, base.max_output, (0.0, 0.0, 0.0), base.images)]
+    models = [*extra, *(m for m in MODELS.values() if m.id not in {e.id for e in extra})]
+    if scenario_model and served_model(scenario_model, {m.id: m for m in models}) is None:
+        models.insert(
+            0, ServedModel(scenario_model.removeprefix(d.model_prefix), 0, 0, (0.0, 0.0, 0.0))
+        )
+    return models
+
+
+def model_list(
+    d: Dialect, scenario_model: str | None, extra: Iterable[ServedModel] = ()
+) -> dict[str, Any]:
+    """The body of `GET /models`, shaped the way the dialect's server shapes it."""
+    models = served_models(d, scenario_model, extra)
+    prefix = "" if d.name in SERVED_LOCALLY else d.model_prefix
+    return listing(models, prefix, detailed=d.name == "openrouter", owner=SIMULATOR_ID)
 
 
 def default_model(d: Dialect, scenario_model: str | None) -> str:
@@ -168,12 +172,18 @@ def default_model(d: Dialect, scenario_model: str | None) -> str:
     return scenario_model or d.model_prefix + DEFAULT_MODEL
 
 
-def cost_usd(model: str, prompt: int, cached: int, completion: int) -> float:
+def cost_usd(
+    model: str,
+    prompt: int,
+    cached: int,
+    completion: int,
+    extra: Mapping[str, ServedModel] | None = None,
+) -> float:
     """Price of one request in USD from the price table (0.0 for unknown models)."""
-    prices = PRICES.get(model.rsplit("/", 1)[-1].lower())
-    if prices is None:
+    served = served_model(model, extra)
+    if served is None:
         return 0.0
-    fresh, reused, output = prices
+    fresh, reused, output = served.prices
     total = (max(prompt - cached, 0) * fresh + cached * reused + completion * output) / 1e6
     return round(total, 10)
 
@@ -195,8 +205,46 @@ def thinking_disabled(d: Dialect, body: Mapping[str, Any]) -> bool:
     return reasoning.get("enabled") is False or reasoning.get("effort") == "none"
 
 
+def requested_effort(d: Dialect, body: Mapping[str, Any]) -> str | None:
+    """The reasoning effort the request asks for, in the dialect's own field (None: none)."""
+    effort = _mapping(body, "reasoning").get("effort") if d.name == "openrouter" else None
+    effort = effort or body.get("reasoning_effort")
+    return effort.lower() if isinstance(effort, str) else None
+
+
 def wants_usage(d: Dialect, body: Mapping[str, Any]) -> bool:
     """Whether a streamed response ends with usage."""
     if d.usage_mode == "include_usage":
         return _mapping(body, "stream_options").get("include_usage") is True
     return True
+
+
+def image_parts(body: Mapping[str, Any]) -> int:
+    """How many image parts the request's messages carry."""
+    messages = body.get("messages")
+    count = 0
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list):
+            count += sum(
+                1 for p in content if isinstance(p, Mapping) and p.get("type") == "image_url"
+            )
+    return count
+
+
+def refusal(
+    d: Dialect, body: Mapping[str, Any], model: str, extra: Mapping[str, ServedModel]
+) -> tuple[int, str, str] | None:
+    """The HTTP status, business code and message a request is refused with, if it is."""
+    served = served_model(model, extra)
+    if served is None:
+        return None
+    if served.always_thinks and d.name == "zai" and thinking_disabled(d, body):
+        return (
+            400,
+            "1210",
+            (f"Thinking cannot be disabled for {served.id}; set reasoning_effort to low instead."),
+        )
+    if image_parts(body) and not served.images:
+        return 400, "1210", f"{served.id} does not accept image input."
+    return None

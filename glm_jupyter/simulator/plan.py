@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from .dialects import Dialect, cost_usd, thinking_disabled
+from .dialects import Dialect, cost_usd, requested_effort, thinking_disabled
+from .models import EFFORT_SHARE, ServedModel
 from .scenario import Scenario, Turn
 from .tokens import count_tokens, tokenize
 from .words import generated_tokens
@@ -69,17 +70,23 @@ def build_plan(
     cached_tokens: int,
 ) -> Plan:
     """Plan the response to `body` from `turn`."""
-    thinking = not thinking_disabled(d, body)
+    # A lower effort thinks less: that share of the scripted reasoning (all of it by default).
+    share = (
+        0.0
+        if thinking_disabled(d, body)
+        else EFFORT_SHARE.get(requested_effort(d, body) or "", 1.0)
+    )
     reasoning: Iterable[str]
     content: Iterable[str]
     if turn.generate is not None:
         gen = turn.generate
-        n_reasoning = gen.reasoning_tokens if thinking else 0
+        n_reasoning = _share(gen.reasoning_tokens, share)
         n_content = gen.content_tokens
         reasoning = generated_tokens(n_reasoning, gen.seed, "reasoning")
         content = generated_tokens(n_content, gen.seed, "content")
     else:
-        reasoning = tokenize(turn.reasoning) if thinking else []
+        scripted = tokenize(turn.reasoning)
+        reasoning = scripted[: _share(len(scripted), share)]
         content = tokenize(turn.content)
         n_reasoning, n_content = len(reasoning), len(content)
     tag_tokens = 0
@@ -103,6 +110,7 @@ def build_plan(
         counts=_counts(
             turn.usage,
             model=model,
+            extra=scenario.extra_models(),
             prompt=prompt_tokens,
             cached=cached_tokens,
             reasoning=n_reasoning,
@@ -111,10 +119,16 @@ def build_plan(
     )
 
 
+def _share(tokens: int, share: float) -> int:
+    """`share` of `tokens`, at least one when there were any and the share is not nothing."""
+    return 0 if share <= 0 or tokens <= 0 else max(1, round(tokens * share))
+
+
 def _counts(
     overrides: Mapping[str, float],
     *,
     model: str,
+    extra: Mapping[str, ServedModel],
     prompt: int,
     cached: int,
     reasoning: int,
@@ -130,5 +144,5 @@ def _counts(
         reasoning=reasoning,
         completion=completion,
         total=int(overrides.get("total_tokens", prompt + completion)),
-        cost=float(overrides.get("cost", cost_usd(model, prompt, cached, completion))),
+        cost=float(overrides.get("cost", cost_usd(model, prompt, cached, completion, extra))),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn, Union, cast
 
 from .dialects import DIALECTS
+from .models import ServedModel
 
 FaultKind = Literal["http_error", "cut", "malformed", "stream_error"]
 ThinkTags = Literal[False, True, "no_open"]
@@ -24,8 +25,12 @@ _SCENARIO_KEYS = frozenset(
         "tool_stream",
         "think_tags",
         "repeat",
+        "models",
         "description",
     }
+)
+_MODEL_KEYS = frozenset(
+    {"id", "context", "max_output", "input", "cached", "output", "images", "always_thinks"}
 )
 _TURN_KEYS = frozenset(
     {
@@ -133,6 +138,13 @@ class Scenario:
     # Matched turns answer every time they match, unmatched ones only continue a tool call
     # (a notebook re-run, or a demo where several notebooks share one simulator).
     repeat: bool = False
+    # Models this server serves beyond the simulator's table (a model newer than the client's
+    # catalog): listed at `/models`, priced in usage.
+    models: tuple[ServedModel, ...] = ()
+
+    def extra_models(self) -> dict[str, ServedModel]:
+        """The scenario's own models by id."""
+        return {m.id: m for m in self.models}
 
 
 ScenarioSource = Union[Scenario, Mapping[str, Any], str, "os.PathLike[str]", None]
@@ -305,6 +317,28 @@ def _turn(value: Any, where: str, base_dir: Path, *, allow_match: bool = True) -
     )
 
 
+def _price(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        _fail(where, f"must be a price of 0 or more (USD per 1M tokens), got {value!r}")
+    return float(value)
+
+
+def _model(value: Any, where: str) -> ServedModel:
+    obj = _object(value, where, _MODEL_KEYS)
+    if "id" not in obj:
+        _fail(where, "needs an 'id'")
+    return ServedModel(
+        id=_str(obj["id"], f"{where}.id"),
+        context=_int(obj.get("context", 0), f"{where}.context"),
+        max_output=_int(obj.get("max_output", 0), f"{where}.max_output"),
+        prices=tuple(  # type: ignore[arg-type]
+            _price(obj.get(k, 0), f"{where}.{k}") for k in ("input", "cached", "output")
+        ),
+        images=_bool(obj.get("images", False), f"{where}.images"),
+        always_thinks=_bool(obj.get("always_thinks", False), f"{where}.always_thinks"),
+    )
+
+
 def parse_scenario(
     data: Any, *, origin: str = "scenario", base_dir: Path | None = None
 ) -> Scenario:
@@ -333,7 +367,15 @@ def parse_scenario(
         tool_stream=_bool(obj.get("tool_stream", False), f"{origin}: tool_stream"),
         think_tags=think_tags,
         repeat=_bool(obj.get("repeat", False), f"{origin}: repeat"),
+        models=tuple(_model(m, f"{origin}: models[{i}]") for i, m in enumerate(_list(obj, origin))),
     )
+
+
+def _list(obj: Mapping[str, Any], origin: str) -> list[Any]:
+    models = obj.get("models", [])
+    if not isinstance(models, list):
+        _fail(f"{origin}: models", f"must be a list, got {models!r}")
+    return models
 
 
 def load_scenario(source: ScenarioSource) -> Scenario:

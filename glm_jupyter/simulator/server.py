@@ -15,7 +15,15 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from .chunks import ChunkBuilder
-from .dialects import SIMULATOR_ID, default_model, model_ids, wants_usage
+from .dialects import (
+    SIMULATOR_ID,
+    default_model,
+    model_list,
+    refusal,
+    requested_effort,
+    wants_usage,
+)
+from .models import EFFORT_HEADER
 from .plan import build_plan
 from .scenario import Fault
 from .sse import (
@@ -75,6 +83,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         """Send the status line plus the header that labels every response as simulated."""
         super().send_response(code, message)
         self.send_header(SIMULATOR_HEADER, SIMULATOR_HEADER_VALUE)
+        effort = getattr(self, "_effort", None)
+        if effort:
+            self.send_header(EFFORT_HEADER, effort)
 
     # --- routing --------------------------------------------------------------------------
 
@@ -96,6 +107,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         """Chat completions, reset, or 404."""
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/")
+        self._effort: str | None = None  # a kept-alive connection's last request is not this one
         try:
             raw = self._read_body()
             if path == "/_simulator/reset":
@@ -151,13 +163,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self.session.record(self._entry)
 
     def _model_list(self) -> dict[str, Any]:
-        models = model_ids(self.session.dialect, self.session.scenario.model)
-        return {
-            "object": "list",
-            "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": SIMULATOR_ID} for m in models
-            ],
-        }
+        scenario = self.session.scenario
+        return model_list(self.session.dialect, scenario.model, scenario.models)
 
     def _chat(self, raw: bytes) -> None:
         try:
@@ -185,6 +192,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         model = body.get("model")
         if not isinstance(model, str) or not model:
             model = default_model(d, served.scenario.model)
+        self._effort = requested_effort(d, body)
+        refused = refusal(d, body, model, served.scenario.extra_models())
+        if refused is not None:
+            status, code, message = refused
+            self._send_json(status, error_body(code, message))
+            return
         plan = build_plan(
             turn,
             served.scenario,

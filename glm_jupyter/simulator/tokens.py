@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from bisect import bisect_left
@@ -28,6 +30,52 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+PATCH = 28  # pixels on a side per image token (14-pixel patches merged two by two)
+MAX_IMAGE_TOKENS = 16_384
+UNSIZED_IMAGE_TOKENS = 1_024  # an image whose size cannot be read from its header
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG or JPEG header, or None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    i = 2
+    while data[:2] == b"\xff\xd8" and i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
+                data[i + 5 : i + 7], "big"
+            )
+        i += 2 + length
+    return None
+
+
+def image_tokens(url: str) -> int:
+    """What one image part costs in prompt tokens: one per 28x28 pixels of the picture."""
+    head, _, payload = url.partition(",")
+    if not head.startswith("data:") or ";base64" not in head:
+        return UNSIZED_IMAGE_TOKENS
+    try:
+        size = image_size(base64.b64decode(payload[:64_000] + "=" * (-len(payload[:64_000]) % 4)))
+    except ValueError:
+        size = None
+    if size is None:
+        return UNSIZED_IMAGE_TOKENS
+    width, height = size
+    return min(max(1, -(-width // PATCH) * -(-height // PATCH)), MAX_IMAGE_TOKENS)
+
+
+def _image_text(part: Mapping[str, Any]) -> str:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, Mapping) else image
+    url = url if isinstance(url, str) else ""
+    # The picture's digest keeps two images apart in the prefix cache; each ▮ is one token.
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return f"<|image {digest}|>" + " ▮" * (image_tokens(url) - 1)
+
+
 def _content_text(content: Any) -> str:
     if content is None:
         return ""
@@ -38,6 +86,8 @@ def _content_text(content: Any) -> str:
         for part in content:
             if isinstance(part, Mapping) and isinstance(part.get("text"), str):
                 pieces.append(part["text"])
+            elif isinstance(part, Mapping) and part.get("type") == "image_url":
+                pieces.append(_image_text(part))
             else:
                 pieces.append(_compact(part))
         return "".join(pieces)

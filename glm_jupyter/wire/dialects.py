@@ -64,27 +64,46 @@ def wire_message(message: Message, provider: Provider, *, with_reasoning: bool) 
     return out
 
 
-def _thinking_fields(provider: Provider, thinking: bool | None, preserve: bool) -> dict[str, Any]:
+def _thinking_fields(
+    provider: Provider, thinking: bool | None, effort: str | None, preserve: bool
+) -> dict[str, Any]:
+    """Thinking on/off, reasoning effort and preserved thinking, in the provider's own fields
+    (the effort already fitted to the model's levels by `config.reasoning.settle`)."""
     control = provider.thinking_control
+    fields: dict[str, Any] = {}
     if control == "zai":
-        if thinking is None and not preserve:
-            return {}
-        block: dict[str, Any] = {"type": "disabled" if thinking is False else "enabled"}
-        if preserve:
-            block["clear_thinking"] = False
-        return {"thinking": block}
-    if control == "chat_template":
+        if thinking is not None or preserve:
+            block: dict[str, Any] = {"type": "disabled" if thinking is False else "enabled"}
+            if preserve:
+                block["clear_thinking"] = False
+            fields["thinking"] = block
+        if effort is not None:
+            fields["reasoning_effort"] = effort
+    elif control == "chat_template":
         kwargs: dict[str, Any] = {}
         if thinking is not None:
             kwargs["enable_thinking"] = thinking
         if preserve:
             kwargs["clear_thinking"] = False
-        return {"chat_template_kwargs": kwargs} if kwargs else {}
-    if control == "reasoning_effort":
-        return {} if thinking is None else {"reasoning_effort": "high" if thinking else "none"}
-    if control == "openrouter":
-        return {} if thinking is None else {"reasoning": {"enabled": thinking}}
-    return {}
+        if kwargs:
+            fields["chat_template_kwargs"] = kwargs
+        if effort is not None:  # vLLM and SGLang hand it to the chat template
+            fields["reasoning_effort"] = effort
+    elif control == "reasoning_effort":  # Ollama: low, medium, high; `none` switches it off
+        if thinking is False:
+            fields["reasoning_effort"] = "none"
+        elif effort is not None or thinking:
+            fields["reasoning_effort"] = "high" if effort in (None, "max") else effort
+    elif control == "openrouter":  # OpenRouter's top level is `xhigh`
+        if thinking is False:
+            fields["reasoning"] = {"enabled": False}
+        elif effort is not None:
+            fields["reasoning"] = {"effort": "xhigh" if effort == "max" else effort}
+        elif thinking:
+            fields["reasoning"] = {"enabled": True}
+    elif effort is not None:  # any other server: the OpenAI field, which many read
+        fields["reasoning_effort"] = effort
+    return fields
 
 
 def build_request(
@@ -93,6 +112,7 @@ def build_request(
     model: str,
     messages: Sequence[Message],
     thinking: bool | None = None,
+    effort: str | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
     json_mode: bool = False,
@@ -112,7 +132,7 @@ def build_request(
             for m in messages
         ],
     }
-    body.update(_thinking_fields(provider, thinking, preserve_thinking))
+    body.update(_thinking_fields(provider, thinking, effort, preserve_thinking))
     if temperature is not None:
         body["temperature"] = temperature
     if max_tokens is not None:
@@ -266,6 +286,7 @@ class Dialect:
     provider: Provider
     model: str
     thinking: bool | None = None
+    effort: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     preserve_thinking: bool = False
@@ -278,6 +299,7 @@ class Dialect:
             s.provider,
             s.model,
             thinking=s.thinking,
+            effort=s.effort,
             temperature=s.temperature,
             max_tokens=s.max_tokens,
             preserve_thinking=s.preserve_thinking,
@@ -299,6 +321,7 @@ class Dialect:
             model=self.model,
             messages=messages,
             thinking=self.thinking,
+            effort=self.effort,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             json_mode=json_mode,

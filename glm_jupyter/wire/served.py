@@ -6,7 +6,7 @@ which is rarely the name glm-jupyter would guess, so `%glm models` asks the serv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..redact import redact_text, redact_url
 
@@ -15,26 +15,13 @@ if TYPE_CHECKING:
 
     from ..config.settings import Settings
 
-TIMEOUT = 5.0  # a listing is small: a server that takes longer is not answering
-
 
 def served_models(s: Settings, transport: httpx.BaseTransport | None = None) -> list[str]:
-    """Model ids the server at `s.base_url` lists; raises httpx errors or ValueError."""
-    import httpx
+    """Model ids the server at `s.base_url` lists (asked now: a local server's list is live);
+    raises httpx errors or ValueError."""
+    from .listing import read_listing
 
-    from .client import BearerAuth
-    from .urls import join_url
-
-    url = join_url(s.base_url, "/models")
-    auth = BearerAuth(s.api_key) if s.api_key else None
-    with httpx.Client(transport=transport, timeout=TIMEOUT, auth=auth) as http:
-        response = http.get(url)
-        response.raise_for_status()
-        listing: Any = response.json()
-    entries = listing.get("data") if isinstance(listing, dict) else None
-    if not isinstance(entries, list):
-        raise ValueError("the answer is not an OpenAI-style model list")
-    return [str(e["id"]) for e in entries if isinstance(e, dict) and "id" in e]
+    return list(read_listing(s, transport, refresh=True))
 
 
 def served_section(s: Settings, transport: httpx.BaseTransport | None = None) -> str:

@@ -13,10 +13,11 @@ import pytest
 
 import glm_jupyter
 from glm_jupyter.batch import BatchCostError
-from glm_jupyter.batch.cache import AnswerCache, default_dir
+from glm_jupyter.batch.cache import AnswerCache
 from glm_jupyter.batch.estimate import DEFAULT_ANSWER_TOKENS, estimate
 from glm_jupyter.batch.job import Job, plan
 from glm_jupyter.batch.options import BatchOptions
+from glm_jupyter.config.paths import cache_dir as default_dir
 from glm_jupyter.config.settings import GLM
 from glm_jupyter.core.guard import PolicyGuard
 from glm_jupyter.core.pipeline import Pipeline
