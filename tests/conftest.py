@@ -118,3 +118,16 @@ def classroom(shell: Any, tmp_path: Path) -> Iterator[Callable[..., Path]]:
 
     yield install
     session.policy = saved
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Each test's model listings (and default batch cache) in a folder of its own."""
+    from glm_jupyter.wire.listing import forget
+
+    monkeypatch.setenv("GLM_CACHE_DIR", str(tmp_path_factory.mktemp("glm-cache")))
+    forget()
+    yield
+    forget()

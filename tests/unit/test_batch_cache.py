@@ -250,7 +250,8 @@ def test_max_cost_refuses_to_start(simulator: Any, point: Any) -> None:
     assert sim.requests == []
     with pytest.raises(BatchCostError, match="no known price"):
         glm_jupyter.map("{item}", ["a"], model="my-finetune", max_cost=1.0, progress=False)
-    assert sim.requests == []
+    # Only the provider's model listing was asked (for the unknown model's price): no answers.
+    assert [r["method"] for r in sim.requests] == ["GET"]
     cheap = glm_jupyter.map("{item}", ["a"], max_cost=1.0, progress=False)
     assert cheap == ["Simulated answer to: a"]
 
@@ -263,7 +264,7 @@ def test_large_batch_shows_the_estimate_first(
     items = [f"row {i}" for i in range(150)]
     glm_jupyter.map("{item}", items, concurrency=16)
     err = capsys.readouterr().err
-    assert "Estimate: 150 requests to glm-5.1" in err
+    assert "Estimate: 150 requests to glm-5.3" in err
     assert err.index("Estimate") < err.index("150 done")
     # Run again: everything is cached, so nothing is estimated and max_cost=0 lets it through.
     sim.reset()

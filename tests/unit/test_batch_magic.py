@@ -61,7 +61,7 @@ def test_map_appends_the_column_and_stores_an_aligned_series(
     shown = [o.data.get("text/markdown", "") for o in captured.outputs]
     assert "Stored in `sentiment` (3 rows); the first 5:" in shown
     assert "3 done" in captured.stdout + captured.stderr
-    assert ledger.models["glm-5.1"].requests == 3  # `%glm usage` counts the batch
+    assert ledger.models["glm-5.3"].requests == 3  # `%glm usage` counts the batch
 
 
 def test_map_with_placeholders_and_schema_gives_columns(

@@ -76,7 +76,9 @@ def test_bodies_are_whole_answers_without_preserved_thinking() -> None:
     assert "stream_options" not in body
     # One question per item: no earlier reasoning to keep, so the body (and cache key) stay
     # those of any batch.
-    assert body["thinking"] == {"type": "disabled"}
+    # GLM-5.3 (the default) always thinks: "thinking off" is its lowest effort.
+    assert "thinking" not in body
+    assert body["reasoning_effort"] == "low"
     assert job.dialect.preserve_thinking is False
 
 

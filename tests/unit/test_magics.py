@@ -359,7 +359,7 @@ def test_usage_counts_tokens_per_model(shell: Any, simulator: Any) -> None:
     run(shell, "%glm one")
     run(shell, "%glm -m glm-5 two")
     table = run(shell, "%glm usage").outputs[0].data["text/markdown"]
-    assert "| glm-5.1 | 1 |" in table
+    assert "| glm-5.3 | 1 |" in table
     assert "| glm-5 | 1 |" in table
 
 

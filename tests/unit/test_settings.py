@@ -32,7 +32,7 @@ def test_defaults() -> None:
     s = resolve(GLM(), env=ENV)
     assert DEFAULT_PROVIDER == "zai"
     assert s.provider is PROVIDERS["zai"]
-    assert s.model == "glm-5.1"
+    assert s.model == "glm-5.3"
     assert s.base_url == "https://api.z.ai/api/paas/v4"
     assert s.api_key is not None
     assert s.api_key.reveal() == KEY
@@ -73,7 +73,7 @@ def test_os_environ_is_the_default_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_flag_beats_config_beats_env_beats_default_for_model() -> None:
     env = {**ENV, "GLM_MODEL": "glm-4.6"}
-    assert resolve(GLM(), env=ENV).model == "glm-5.1"
+    assert resolve(GLM(), env=ENV).model == "glm-5.3"
     assert resolve(GLM(), env=env).model == "glm-4.6"
     assert resolve(glm(model="glm-4.7"), env=env).model == "glm-4.7"
     s = resolve(glm(model="glm-4.7"), {"model": "glm-5"}, env=env)

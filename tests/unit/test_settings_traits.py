@@ -73,6 +73,7 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
         "base_url",
         "api_key",
         "thinking",
+        "effort",
         "temperature",
         "max_tokens",
         "extra_body",
@@ -96,7 +97,7 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
 
 def test_flags_named_after_a_setting_become_settings_overrides() -> None:
     line = (
-        "-m glm-5 -p vllm --no-think -t 0.2 --max-tokens 9 -s terse --tutor --no-rows "
+        "-m glm-5 -p vllm --no-think --effort HIGH -t 0.2 --max-tokens 9 -s terse --tutor --no-rows "
         "--budget 300 --max-steps 4 --json --new --cells 2 -o out"
     )
     request = to_request(parse(line), "hi")
@@ -104,6 +105,7 @@ def test_flags_named_after_a_setting_become_settings_overrides() -> None:
         "model": "glm-5",
         "provider": "vllm",
         "thinking": False,
+        "effort": "high",
         "temperature": 0.2,
         "max_tokens": 9,
         "system": "terse",

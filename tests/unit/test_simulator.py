@@ -590,9 +590,16 @@ def test_routes_models_and_control_endpoints(client: httpx.Client) -> None:
         zai_path = client.post(f"{sim.url}/api/paas/v4/chat/completions", json=body("x"))
         assert zai_path.status_code == 200
         models = client.get(f"{sim.base_url}/models").json()
-        assert models["object"] == "list"
-        assert {m["owned_by"] for m in models["data"]} == {"glm-jupyter-simulator"}
-        assert "z-ai/glm-5.1" in [m["id"] for m in models["data"]]
+        # OpenRouter's listing: windows and prices per token, no OpenAI `object` wrapper.
+        assert "object" not in models
+        entry = {m["id"]: m for m in models["data"]}["z-ai/glm-5.3"]
+        assert entry["context_length"] == 1_048_576
+        assert entry["pricing"]["prompt"] == "0.0000014"
+        with Simulator() as zsim:  # Z.ai's listing: ids only
+            zai = client.get(f"{zsim.base_url}/models").json()
+        assert zai["object"] == "list"
+        assert {m["owned_by"] for m in zai["data"]} == {"glm-jupyter-simulator"}
+        assert "context_length" not in zai["data"][0]
     with Simulator(dialect="vllm") as local:
         served = client.get(f"{local.base_url}/models").json()["data"]
         assert [m["id"] for m in served] == ["zai-org/GLM-4.7-Flash"]  # the one it was started with
