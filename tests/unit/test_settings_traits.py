@@ -97,8 +97,8 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
 
 def test_flags_named_after_a_setting_become_settings_overrides() -> None:
     line = (
-        "-m glm-5 -p vllm --no-think --effort HIGH -t 0.2 --max-tokens 9 -s terse --tutor --no-rows "
-        "--budget 300 --max-steps 4 --json --new --cells 2 -o out"
+        "-m glm-5 -p vllm --no-think --effort HIGH -t 0.2 --max-tokens 9 -s terse --tutor "
+        "--no-rows --budget 300 --max-steps 4 --json --new --cells 2 -o out"
     )
     request = to_request(parse(line), "hi")
     assert dict(request.flags) == {
