@@ -226,6 +226,18 @@ def find(model: str, provider: str = "") -> ModelInfo | None:
     )
 
 
+SUMMARY_TOKENS = 1500  # the default budget per summarised object, for windows up to 200K
+_WINDOW_STEP = 200_000
+
+
+def summary_budget(window: int, base: int = SUMMARY_TOKENS) -> int:
+    """The default summary budget for a model with this window: `base` up to 200K tokens,
+    growing with the window to twice that (1M windows), so a summary stays a small share."""
+    if window <= _WINDOW_STEP:
+        return base
+    return round(base * min(window / _WINDOW_STEP, 2.0))
+
+
 def unknown(model: str, provider: str = "") -> list[str]:
     """What is not known about a model, for the footer: its window, its price (empty: all)."""
     info = find(model, provider)

@@ -12,7 +12,7 @@ from traitlets.config import Configurable
 
 from ..errors import ConfigurationError, MissingAPIKeyError
 from ..redact import dataclass_repr, redact_url
-from .catalog import EFFORTS
+from .catalog import EFFORTS, SUMMARY_TOKENS
 from .keys import Secret, find_key
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
 
@@ -68,7 +68,11 @@ class GLM(Configurable):
         True,
         help="Send cell values (sample rows, top values, min/max); False: schema and stats only.",
     ).tag(config=True)
-    summary_tokens = Int(1500, help="Token budget for each summarised object.").tag(config=True)
+    summary_tokens = Int(
+        SUMMARY_TOKENS,
+        help="Token budget for each summarised object (left unset: grows with the model's "
+        "window, to twice this for 1M-token windows).",
+    ).tag(config=True)
     allow_agent = Bool(True, help="Allow agent mode (%%glm --agent).").tag(config=True)
     allow_auto = Bool(True, help="Allow --auto: agent tool calls without approval.").tag(
         config=True

@@ -102,6 +102,9 @@ class Pipeline:
             from ..wire.listing import ensure_listing
 
             ensure_listing(s, self.transport)
+        info = catalog.find(s.model, s.provider.name)
+        if info is not None and "summary_tokens" not in s.sources:  # a wider window, more room
+            s = dataclasses.replace(s, summary_tokens=catalog.summary_budget(info.context))
         return reasoning.settle(s)
 
     def admit(self, s: Settings, *, agent: bool = False, auto: bool = False) -> None:

@@ -16,7 +16,7 @@ from ..core.prompts import EXPLAIN, FIX, FIX_CELL
 from ..core.request import Request
 from ..core.session import Session
 from ..errors import GLMError
-from ..wire.served import served_section
+from ..wire.served import listed_section, served_section
 from .flags import to_request
 
 if TYPE_CHECKING:
@@ -78,27 +78,44 @@ def config_table(session: Session) -> str:
 
 
 def served(session: Session) -> str:
-    """What the configured local server serves ("" for hosted providers, or without settings)."""
+    """What the provider lists: a local server's models, or a hosted provider's models that
+    the catalog does not know yet ("" without usable settings)."""
     try:
         s = session.settings()
     except (GLMError, UsageError):  # no key, or a policy refusal: the table still helps
         return ""
-    return served_section(s, session.transport)
+    if s.provider.local:
+        return served_section(s, session.transport)
+    return listed_section(s, session.transport)
+
+
+def _price(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f}"
 
 
 def models_table(served: str = "") -> str:
-    """Known models with context, output limit and price (after what the server serves)."""
+    """Known models: window, output limit, price, thinking, images (after what is served)."""
     out = [
-        "| model | context | max output | USD / 1M in | cached in | out |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| model | context | max output | USD / 1M in | cached in | out | thinking | efforts "
+        "| images | released |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
     for m in catalog.MODELS.values():
+        thinking = "always on" if m.reasoning == "always" else "on / off"
         out.append(
-            f"| {m.name} | {m.context:,} | {m.max_output:,} | {m.input_price:.2f} | "
-            f"{m.cached_price:.2f} | {m.output_price:.2f} |"
+            f"| {m.name} | {m.context:,} | {m.max_output:,} | {_price(m.input_price)} | "
+            f"{_price(m.cached_price)} | {_price(m.output_price)} | {thinking} | "
+            f"{', '.join(m.efforts) or '-'} | {'yes' if m.images else '-'} | {m.released or '-'} |"
         )
+    sources = "\n".join(f"- {m.name}: {m.source}" for m in catalog.MODELS.values() if m.source)
     defaults = ", ".join(f"{p.name}: `{p.default_model}`" for p in PROVIDERS.values())
-    table = "\n".join(out) + f"\n\nDefault model per provider: {defaults}."
+    table = (
+        "\n".join(out)
+        + f"\n\nDefault model per provider: {defaults}. `--effort low|medium|high|max` is "
+        "fitted to each model's levels; on a model that always thinks, `--no-think` sends its "
+        "lowest effort.\n\n<details><summary>Where the figures come from</summary>\n\n"
+        f"{sources}\n\n</details>"
+    )
     return f"{served}\n\n{table}" if served else table
 
 

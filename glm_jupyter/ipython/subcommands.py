@@ -118,7 +118,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "models",
             NOTHING,
             lambda c, f: show(commands.models_table(commands.served(f.session))),
-            "known models and prices, after what a local server serves.",
+            "known models, windows, prices and efforts, after what the provider lists.",
         ),
         Subcommand(
             "context",

@@ -98,6 +98,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             elif path.endswith("/models"):
                 self._record(b"", None)
                 self._send_json(200, self._model_list())
+                self._outcome("answered")
             else:
                 self._send_json(404, error_body(None, f"No route for GET {path}"))
         except ConnectionError:

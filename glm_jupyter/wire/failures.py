@@ -114,8 +114,8 @@ def _account(
 def _request(code: str | None, ctx: ErrorContext) -> Diagnosis | None:
     """What this request holds: a prompt over the window, flagged content."""
     if code == "1261":
-        info = catalog.lookup(ctx.model)
-        window = f"; {ctx.model} holds {info.context:,} tokens" if info else ""
+        info = catalog.find(ctx.model, ctx.provider.name)
+        window = f"; {ctx.model} holds {info.context:,} tokens" if info and info.context else ""
         return (
             errors.PromptTooLongError,
             f"The prompt was too long: about {ctx.prompt_chars // 4:,} tokens were sent "

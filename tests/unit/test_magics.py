@@ -318,7 +318,8 @@ def test_subcommands_and_prompts_are_told_apart(shell: Any, simulator: Any) -> N
     use(shell, sim)
     for name in ("reset", "history", "usage", "config", "models", "help"):
         assert run(shell, f"%glm {name}").result.success
-    assert sim.requests == []
+    assert [r["method"] for r in sim.requests] == ["GET"]  # `models` read the provider's list
+    sim.reset()
     run(shell, "%glm help me read a CSV")
     run(shell, "%glm -- help")
     prompts = [r["body"]["messages"][-1]["content"] for r in sim.requests]
@@ -339,8 +340,10 @@ def test_models_asks_a_local_server_what_it_serves(shell: Any, simulator: Any) -
     text = run(shell, "%glm models").outputs[0].data["text/markdown"]
     assert "did not list its models" in text
     assert "Is the server running" in text
-    use(shell, simulator())  # a hosted provider: the table only
-    assert run(shell, "%glm models").outputs[0].data["text/markdown"].startswith("| model |")
+    use(shell, simulator())  # a hosted provider: what it lists, then the table
+    text = run(shell, "%glm models").outputs[0].data["text/markdown"]
+    assert text.startswith("**Z.ai** lists 15 GLM model(s)")
+    assert "\n\n| model |" in text
 
 
 def test_config_shows_sources_and_never_the_key(shell: Any, simulator: Any) -> None:
