@@ -164,7 +164,10 @@ def model_list(
     """The body of `GET /models`, shaped the way the dialect's server shapes it."""
     models = served_models(d, scenario_model, extra)
     prefix = "" if d.name in SERVED_LOCALLY else d.model_prefix
-    return listing(models, prefix, detailed=d.name == "openrouter", owner=SIMULATOR_ID)
+    window = "max_model_len" if d.name == "vllm" else None
+    return listing(
+        models, prefix, detailed=d.name == "openrouter", owner=SIMULATOR_ID, window_field=window
+    )
 
 
 def default_model(d: Dialect, scenario_model: str | None) -> str:

@@ -104,15 +104,26 @@ def openrouter_entry(m: ServedModel, prefix: str) -> dict[str, Any]:
 
 
 def listing(
-    models: Iterable[ServedModel], prefix: str, *, detailed: bool, owner: str
+    models: Iterable[ServedModel],
+    prefix: str,
+    *,
+    detailed: bool,
+    owner: str,
+    window_field: str | None = None,
 ) -> dict[str, Any]:
-    """The body of `GET /models`: OpenRouter's detailed entries, or OpenAI-style ids."""
+    """The body of `GET /models`: OpenRouter's detailed entries, or OpenAI-style ids (with the
+    window under `window_field` where the server says it: vLLM's `max_model_len`)."""
     if detailed:
         return {"data": [openrouter_entry(m, prefix) for m in models]}
-    return {
-        "object": "list",
-        "data": [
-            {"id": prefix + m.id, "object": "model", "created": m.created, "owned_by": owner}
-            for m in models
-        ],
-    }
+    entries = []
+    for m in models:
+        entry: dict[str, Any] = {
+            "id": prefix + m.id,
+            "object": "model",
+            "created": m.created,
+            "owned_by": owner,
+        }
+        if window_field and m.context:
+            entry[window_field] = m.context
+        entries.append(entry)
+    return {"object": "list", "data": entries}

@@ -25,7 +25,11 @@ EXPECTED_NAMES = [
 ]
 # Something each notebook's story must show, beyond running without errors.
 SHOWS = {
-    "01-quickstart": ["method chain", "'modes': ['thinking'"],
+    "01-quickstart": [
+        "method chain",
+        "'modes': ['thinking'",
+        "glm-5.3 always thinks and cannot be switched off",
+    ],
     "02-data-analysis-assistant": [
         "expected_rows=342",
         "clean: 342 rows, 9 of unknown sex",
@@ -49,6 +53,8 @@ SHOWS = {
         "thinking off was not sent",
         "Is the server running",
         "env (GLM_BASE_URL)",
+        "zai-org/GLM-5.3-Flash",
+        "{\\\"reasoning_effort\\\": \\\"low\\\"}",
     ],
     "06-batch-extraction": [
         "product: None is not of type 'string'",
