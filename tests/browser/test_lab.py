@@ -52,7 +52,7 @@ def test_thinking_streams_collapses_and_expands(page: Any, server: Server) -> No
     assert "It is 42" in content.inner_text()
     assert content.locator("pre").count() == 1
     footer = response.locator(".jp-GLM-footer").inner_text()
-    assert "glm-5.1" in footer
+    assert "glm-5.3" in footer  # the default model
     assert "zai (simulator)" in footer
     assert re.search(r"\d+ in", footer)
     assert re.search(r"\$\d+\.\d{4}", footer)
@@ -66,7 +66,7 @@ def test_thinking_streams_collapses_and_expands(page: Any, server: Server) -> No
 
     # The status bar reads the notebook's responses.
     status = page.locator(".jp-GLM-statusbar")
-    assert "glm-5.1" in status.inner_text()
+    assert "glm-5.3" in status.inner_text()
     assert "tokens" in status.inner_text()
     page.js_errors.check()
 
