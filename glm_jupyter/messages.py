@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +19,28 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture ready to send: PNG or JPEG bytes, its size in pixels, and what to call it."""
+
+    mime: str  # image/png or image/jpeg
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+    label: str = "image"
+
+    def data_url(self) -> str:
+        """The picture as an `image_url` part carries it."""
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def brief(self) -> str:
+        """`image/png 1000x600, 41 KB`: the picture for the person, without its bytes."""
+        return f"{self.mime} {self.width}x{self.height}, {max(len(self.data) // 1024, 1):,} KB"
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message; assistant turns keep their reasoning so it can be sent back."""
+    """One chat message; assistant turns keep their reasoning so it can be sent back, and user
+    turns may carry pictures for a model that sees."""
 
     role: str
     content: str = ""
@@ -27,6 +48,7 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import contextlib
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +29,16 @@ class Execution:
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     displays: list[str] = field(default_factory=list)
+    figures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (display, data)
     result: str | None = None
     error: str | None = None
     timed_out: bool = False
     interrupted: bool = False
     elapsed: float = 0.0
 
-    def summary(self, limit: int) -> str:
-        """Text for the model, each part clipped to keep its head and tail."""
+    def summary(self, limit: int, notes: Mapping[int, str] | None = None) -> str:
+        """Text for the model, each part clipped to keep its head and tail; `notes` replace
+        the lines of particular displays (a figure sent as a picture says so)."""
         parts = []
         if self.timed_out:
             parts.append(f"[stopped: the code ran past the time limit, after {self.elapsed:.0f} s]")
@@ -43,7 +46,7 @@ class Execution:
             text = strip_ansi("".join(chunks))
             if text.strip():
                 parts.append(f"{name}:\n{clip(text, limit // 2)}")
-        parts += self.displays
+        parts += [(notes or {}).get(i, text) for i, text in enumerate(self.displays)]
         if self.result is not None:
             parts.append(f"result: {clip(self.result, limit // 4)}")
         if self.error is not None and not self.timed_out:
@@ -70,12 +73,12 @@ def _png_size(data: str) -> str:
     return f" {width}x{height}"
 
 
-def describe_display(data: dict[str, Any]) -> str:
-    """A rich display as the model hears of it."""
+def describe_display(data: dict[str, Any], seen: str = "shown to the user") -> str:
+    """A rich display as the model hears of it (`seen`: what became of a picture)."""
     for kind in ("image/png", "image/jpeg", "image/svg+xml"):
         if kind in data:
             size = _png_size(str(data[kind])) if kind == "image/png" else ""
-            return f"[{kind}{size} shown to the user]"
+            return f"[{kind}{size} {seen}]"
     if "text/plain" in data:
         return f"display: {clip(strip_ansi(str(data['text/plain'])), 1000)}"
     return f"[{', '.join(sorted(data))} shown to the user]"
@@ -122,7 +125,10 @@ class KernelExecutor:
 
         def hook(msg: dict[str, Any]) -> dict[str, Any]:
             if msg.get("header", {}).get("msg_type") == "display_data":
-                out.displays.append(describe_display(msg.get("content", {}).get("data", {})))
+                data = msg.get("content", {}).get("data", {})
+                if "image/png" in data or "image/jpeg" in data:
+                    out.figures.append((len(out.displays), data))
+                out.displays.append(describe_display(data))
             return msg
 
         hooked = hasattr(publisher, "register_hook")

@@ -6,7 +6,7 @@ import functools
 import inspect as pyinspect
 import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..context.summaries.opaque import describe_statically
 from ..context.summaries.static import (
@@ -25,7 +25,8 @@ from ..context.summaries.static import (
     static_lookup,
 )
 from ..errors import ToolError
-from .executor import Execution, KernelExecutor, clip
+from ..messages import Image, Message
+from .executor import Execution, KernelExecutor, clip, describe_display
 from .tools import Tool
 
 _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython"}
@@ -235,6 +236,45 @@ BUILTIN: dict[str, tuple[str, dict[str, Any], bool]] = {
 }
 
 
+class Figures:
+    """What becomes of the pictures run_python's code displays: described in words (a model
+    that does not see), withheld (`send_rows=False`), or kept to send as pictures after the
+    step's tool results (`pending`)."""
+
+    def __init__(self, mode: Literal["described", "withheld", "attached"]) -> None:
+        self.mode = mode
+        self.pending: list[Image] = []
+
+    def take(self, execution: Execution) -> dict[int, str]:
+        """Keep one run's figures as the mode says: the notes replacing their display lines."""
+        from ..context.images import from_display
+
+        notes: dict[int, str] = {}
+        for index, data in execution.figures:
+            if self.mode == "withheld":
+                notes[index] = describe_display(
+                    data, "shown to the user; withheld from you: GLM.send_rows is off"
+                )
+            elif self.mode == "attached":
+                picture = from_display(data, f"figure {len(self.pending) + 1}")
+                if picture is not None:  # else (no Pillow) it stays described
+                    self.pending.append(picture)
+                    notes[index] = describe_display(
+                        data,
+                        f"shown to the user; sent to you as figure {len(self.pending)} "
+                        "after the tool results",
+                    )
+        return notes
+
+    def message(self) -> Message | None:
+        """The pictures kept since the last call, as the user message that carries them."""
+        if not self.pending:
+            return None
+        pictures, self.pending = tuple(self.pending), []
+        names = ", ".join(p.label for p in pictures)
+        return Message("user", f"The pictures the code displayed ({names}):", images=pictures)
+
+
 def builtin_tools(
     shell: Any,
     executor: KernelExecutor,
@@ -242,10 +282,12 @@ def builtin_tools(
     limit: int,
     budget: int,
     send_rows: bool,
+    figures: Figures | None = None,
     on_run: Any = None,
 ) -> list[Tool]:
     """The four built-in tools, bound to one shell."""
     namespace = shell.user_ns
+    figures = figures or Figures("described")
 
     async def run_python(arguments: dict[str, Any]) -> str:
         code = arguments.get("code")
@@ -256,7 +298,7 @@ def builtin_tools(
             on_run(execution)
         if execution.interrupted:
             raise KeyboardInterrupt
-        return execution.summary(limit)
+        return execution.summary(limit, figures.take(execution))
 
     async def list_variables_(arguments: dict[str, Any]) -> str:
         return list_variables(namespace, getattr(shell, "user_ns_hidden", ()))

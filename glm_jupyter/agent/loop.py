@@ -21,16 +21,19 @@ from ..core.request import Request
 from ..display.approval import Decision, TerminalApprover, WidgetApprover
 from ..display.step import Step, StepView
 from ..errors import AgentStopped, ToolError
-from ..messages import Message, ToolCall
+from ..messages import Image, Message, ToolCall
 from ..wire.rawtools import parse_raw_tool_calls
 from .tools import Tool
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..config.settings import Settings
     from ..context.builder import ContextBlock
     from ..core.session import Session
     from ..core.turn import Turn
     from ..reply import Reply
+    from .kernel_tools import Figures
 
 SAME_CALL_LIMIT = 3
 
@@ -46,12 +49,14 @@ class AgentRun:
         tools: list[Tool],
         *,
         notebook: bool,
+        figures: Figures | None = None,
     ) -> None:
         self.session = session
         self.request = request
         self.settings = settings
         self.tools = {t.name: t for t in tools}
         self.notebook = notebook
+        self.figures = figures
         self.steps: list[Step] = []
         self.approve_all = bool(request.auto)
         # Buttons need a front end to click them: only a kernel has one.
@@ -66,8 +71,9 @@ class AgentRun:
         and what ended the run early, if anything."""
         session, s = self.session, self.settings
         blocks, question = session.context(self.request, s)
+        pictures = session.pictures(self.request, s)
         messages = session.conversation.request(
-            user_message(blocks, question), agent_system(AGENT_SYSTEM, s)
+            user_message(blocks, question), agent_system(AGENT_SYSTEM, s), pictures
         )
         transcript: list[Message] = [messages[-1]]
         specs = [t.spec() for t in self.tools.values()]
@@ -75,7 +81,10 @@ class AgentRun:
         failure: BaseException | None = None
         try:
             for number in range(limit + 1):
-                turn, failure = await self._model_turn(messages, specs, [] if number else blocks)
+                first = number == 0  # the context goes with the question, shown on its turn
+                turn, failure = await self._model_turn(
+                    messages, specs, blocks if first else [], pictures if first else ()
+                )
                 if failure is not None:
                     partial = turn.reply.content.text
                     if partial or turn.reply.reasoning.text:  # keep what arrived
@@ -91,6 +100,8 @@ class AgentRun:
                 if number == limit:
                     raise AgentStopped(f"Stopped after {limit} steps (--max-steps {limit}).")
                 answers = await self._tools(assistant, transcript)
+                shown = self.figures.message() if self.figures is not None else None
+                answers += [shown] if shown is not None else []  # after every tool result
                 messages += answers
                 transcript += answers
         except AgentStopped as stop:
@@ -104,11 +115,15 @@ class AgentRun:
         return self.last_turn, failure
 
     async def _model_turn(
-        self, messages: list[Message], specs: list[dict[str, Any]], blocks: list[ContextBlock]
+        self,
+        messages: list[Message],
+        specs: list[dict[str, Any]],
+        blocks: Sequence[ContextBlock],
+        pictures: Sequence[Image],
     ) -> tuple[Turn, BaseException | None]:
         """One model turn (tools offered, reasoning kept for the provider), streamed and counted."""
         session, s = self.session, self.settings
-        reply = session.new_reply(s, blocks)
+        reply = session.new_reply(s, blocks, pictures)
         reply.steps = [step.as_dict() for step in self.steps]
         content = str(messages[-1].content) if messages else ""
         # Z.ai keeps reasoning across the run only with preserved thinking switched on.

@@ -43,22 +43,28 @@ class Agents:
 
     async def run(self, request: Request) -> Reply:
         """Build the tools, run the agent, store `-o`, and raise what stopped it."""
+        from ..config import catalog
         from .executor import KernelExecutor
-        from .kernel_tools import builtin_tools
+        from .kernel_tools import Figures, builtin_tools
         from .tools import USER_TOOLS
 
         session = self.session
         s = self.settings(request)
         executor = KernelExecutor(session.shell, timeout=s.tool_timeout)
+        # Figures go back as pictures only to a model known to see: a text model's server
+        # would refuse the whole request.
+        sees = catalog.sees(s.model, s.provider.name) is True
+        figures = Figures("described" if not sees else "attached" if s.send_rows else "withheld")
         tools = builtin_tools(
             session.shell,
             executor,
             limit=s.tool_output_chars,
             budget=s.summary_tokens,
             send_rows=s.send_rows,
+            figures=figures,
         )
         tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
-        run = AgentRun(session, request, s, tools, notebook=session.in_notebook(s))
+        run = AgentRun(session, request, s, tools, notebook=session.in_notebook(s), figures=figures)
         self.last = run
         self.running = True
         try:

@@ -34,7 +34,7 @@ class ModelInfo:
     output_price: float | None
     reasoning: Reasoning = "toggle"
     efforts: tuple[Effort, ...] = ()  # the effort levels it tells apart, lowest first
-    images: bool = False  # takes image parts in user messages
+    images: bool | None = False  # takes image parts in user messages (None: a listing did not say)
     released: str = ""  # ISO date, where known
     source: str = ""  # the kind of public source the figures came from
     listed: bool = False  # known from a provider's model listing, not this table
@@ -222,8 +222,14 @@ def find(model: str, provider: str = "") -> ModelInfo | None:
         input_price=known.input_price if seen.input_price is None else seen.input_price,
         cached_price=known.cached_price if seen.cached_price is None else seen.cached_price,
         output_price=known.output_price if seen.output_price is None else seen.output_price,
-        images=known.images or seen.images,
+        images=True if seen.images else known.images,
     )
+
+
+def sees(model: str, provider: str = "") -> bool | None:
+    """Whether the model takes pictures: None when neither the table nor a listing says."""
+    info = find(model, provider)
+    return None if info is None else info.images
 
 
 SUMMARY_TOKENS = 1500  # the default budget per summarised object, for windows up to 200K

@@ -7,6 +7,7 @@ provider's prefix cache can reuse it.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import os
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..messages import Image
 from .kernel_log import CellRecord, ErrorRecord, KernelLog, strip_ansi
 
 FRAME_TYPES = ("DataFrame", "Series", "LazyFrame")
@@ -96,6 +98,33 @@ class ContextBuilder:
     def variable(self, name: str) -> ContextBlock:
         """`--var NAME`."""
         return self.summary(name, self.lookup(name, "--var"), 2)
+
+    def image(self, name: str) -> Image:
+        """`--image NAME`: a picture in a variable, or an image file by its path."""
+        from . import images
+
+        if name not in self.namespace and os.path.isfile(name):
+            return images.picture(name, os.path.basename(name))
+        try:
+            value = self.lookup(name, "--image")
+        except InputError as exc:
+            raise InputError(f"{exc} Nor is there an image file of that name.") from None
+        return images.picture(value, name)
+
+    def figure(self) -> Image:
+        """`--figure`: the last picture a cell displayed (a plot, usually)."""
+        from . import images
+
+        shown = self.log.last_figure() if self.log is not None else None
+        if shown is None:
+            raise InputError(
+                "--figure: no cell has displayed a picture yet in this kernel. Run the cell that "
+                "plots it, or name the figure with --image NAME."
+            )
+        data, number = shown
+        mime = next(iter(data))
+        label = f"the figure from In [{number}]" if number is not None else "the last figure"
+        return images.from_bytes(base64.b64decode(data[mime]), label)
 
     def cells(self, count: int) -> ContextBlock:
         """`--cells N`: the last N executed cells, source and (clipped) outputs."""

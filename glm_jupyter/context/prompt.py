@@ -9,9 +9,11 @@ Braces that name no variable (JSON, dict literals, format specs) stay exactly as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..messages import Image
+from . import images
 from .builder import ContextBlock
 
 _BRACED = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|\{([A-Za-z_]\w*)\}")
@@ -71,6 +73,13 @@ def user_message(blocks: list[ContextBlock], question: str, instruction: str = "
     return "\n\n".join(parts)
 
 
-def context_line(blocks: list[ContextBlock]) -> str:
+def context_line(blocks: list[ContextBlock], pictures: Sequence[Image] = ()) -> str:
     """One line for the person: what context went with the question."""
-    return "Context sent: " + "; ".join(f"{b.label} ({b.brief})" for b in blocks)
+    parts = [f"{b.label} ({b.brief})" for b in blocks]
+    parts += [f"{p.label} ({p.brief()}, ~{images.tokens(p):,} tokens)" for p in pictures]
+    return "Context sent: " + "; ".join(parts)
+
+
+def picture_sent(picture: Image) -> dict[str, Any]:
+    """What the response JSON records about a picture sent (a context item)."""
+    return {"name": picture.label, "tokens": images.tokens(picture), "brief": picture.brief()}

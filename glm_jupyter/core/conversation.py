@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import catalog
-from ..messages import Message, Usage
+from ..messages import Image, Message, Usage
 from ..reply import Reply
 from .prompts import DEFAULT_SYSTEM
 
@@ -19,18 +19,20 @@ class Conversation:
         self.system = ""
         self.persona = ""  # the persona the conversation started with ("" for an agent run)
 
-    def request(self, prompt: str, system: str) -> list[Message]:
+    def request(self, prompt: str, system: str, images: tuple[Image, ...] = ()) -> list[Message]:
         """Messages for the next request: system, earlier turns, then the new prompt."""
         if not self.messages:
             self.system = system or DEFAULT_SYSTEM  # fixed for the conversation: a stable prefix
-        return [Message("system", self.system), *self.messages, Message("user", prompt)]
+        asked = Message("user", prompt, images=images)
+        return [Message("system", self.system), *self.messages, asked]
 
-    def record(self, prompt: str, reply: Reply) -> None:
-        """Keep a finished (or interrupted) exchange: the prompt and whatever answer arrived."""
+    def record(self, prompt: str, reply: Reply, images: tuple[Image, ...] = ()) -> None:
+        """Keep a finished (or interrupted) exchange: the prompt (with its pictures, which a
+        follow-up question may be about) and whatever answer arrived."""
         content, reasoning = reply.content.text, reply.reasoning.text
         if not (content or reasoning or reply.tool_calls):
             return  # nothing arrived: a re-run should not send the question twice
-        self.messages.append(Message("user", prompt))
+        self.messages.append(Message("user", prompt, images=images))
         self.messages.append(
             Message("assistant", content, reasoning=reasoning, tool_calls=reply.tool_calls)
         )

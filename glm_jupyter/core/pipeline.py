@@ -144,6 +144,7 @@ class Pipeline:
             endpoint=self.endpoint(s),
             dialect=dialect,
             payload=body,
+            messages=tuple(messages),
             reply=reply,
             renderer=renderer,
             **described,

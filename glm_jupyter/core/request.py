@@ -23,6 +23,8 @@ class ContextRequest:
     error: bool = False
     notebook: str | None = None  # "" means this notebook
     error_record: ErrorRecord | None = None  # a particular error rather than the last one
+    images: tuple[str, ...] = ()  # --image NAME: pictures, for a model that sees
+    figure: bool = False  # --figure: the last picture a cell displayed
 
 
 @dataclass

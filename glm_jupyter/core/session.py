@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..config import catalog
 from ..config.settings import GLM, Settings
 from ..context.builder import ContextBlock, ContextBuilder
 from ..context.kernel_log import KernelLog
-from ..context.prompt import context_line, interpolate, ordered, user_message
+from ..context.prompt import context_line, interpolate, ordered, picture_sent, user_message
 from ..display.render import DisplayRenderer, Renderer, TerminalRenderer
 from ..errors import InputError
+from ..messages import Image
 from ..reply import Reply
 from .conversation import Conversation, UsageLedger
 from .guard import PolicyGuard
@@ -151,19 +153,37 @@ class Session:
         )
         return ordered(blocks + extra), question
 
+    def pictures(self, request: Request, s: Settings) -> tuple[Image, ...]:
+        """The pictures a request names (`--image`, `--figure`), refused before anything is
+        sent when the model is known to take none."""
+        spec = request.context
+        if not (spec.images or spec.figure):
+            return ()
+        if catalog.sees(s.model, s.provider.name) is False:
+            raise InputError(
+                f"{s.model} takes no pictures, so nothing was sent. Ask a model that sees: "
+                f"{', '.join(catalog.SEEING)} (glm-5.4 is on the Coding Plan, "
+                "GLM_PROVIDER=zai-coding), e.g. `%%glm -m glm-5v-turbo --figure`."
+            )
+        builder = ContextBuilder(self.shell, self.log, budget=0, send_rows=s.send_rows)
+        found = [builder.image(name) for name in spec.images]
+        return tuple([*found, builder.figure()] if spec.figure else found)
+
     @staticmethod
-    def new_reply(s: Settings, blocks: Sequence[ContextBlock] = ()) -> Reply:
+    def new_reply(
+        s: Settings, blocks: Sequence[ContextBlock] = (), pictures: Sequence[Image] = ()
+    ) -> Reply:
         """An empty reply for a turn with these settings, naming the context it carries."""
         reply = Reply(s.model, s.provider.name)
-        reply.context = [b.sent() for b in blocks]
-        reply.context_line = context_line(list(blocks)) if blocks else ""
+        reply.context = [b.sent() for b in blocks] + [picture_sent(p) for p in pictures]
+        reply.context_line = context_line(list(blocks), pictures) if blocks or pictures else ""
         return reply
 
-    def preview(self, request: Request) -> tuple[str, dict[str, Any]]:
-        """Exactly what `request` would send: the new user message and the request body."""
+    def preview(self, request: Request) -> Turn:
+        """Exactly what `request` would send (the new user message, its pictures, the messages
+        and the request body), as a turn that is never streamed."""
         s = self.settings(request.flags)
-        turn = self._prepare(request, s, renderer=TerminalRenderer(), remember=False)
-        return turn.content, turn.payload
+        return self._prepare(request, s, renderer=TerminalRenderer(), remember=False)
 
     def _prepare(
         self,
@@ -184,19 +204,21 @@ class Session:
         if request.schema is not None:
             builder = ContextBuilder(self.shell, self.log, budget=0, send_rows=False)
             schema = schema_for(builder.lookup(request.schema, "--schema"), request.schema)
+        pictures = self.pictures(request, s)
         content = user_message(blocks, question, schema.prompt() if schema else "")
-        reply = self.new_reply(s, blocks)
+        reply = self.new_reply(s, blocks, pictures)
         reply.notes += [*s.notes, *request.notes, *self._unsent_thinking(s)]
         history = self._history(request, s, reply, remember)
         return self.pipeline.turn(
             s,
-            history.request(content, system_prompt(s)),
+            history.request(content, system_prompt(s), pictures),
             reply,
             renderer or self.renderer(s),
             json_mode=request.json or schema is not None,
             request=request,
             content=content,
             blocks=blocks,
+            images=pictures,
             schema=schema,
         )
 
@@ -249,7 +271,7 @@ class Session:
         """Remember the exchange and show its final state; a repair turn when one is due."""
         reply = turn.reply
         self.last = reply
-        self.conversation.record(turn.content, reply)
+        self.conversation.record(turn.content, reply, turn.images)
         self.pipeline.account(reply)
         answered, repair = Answered(turn, failure), None
         if turn.structured and reply.status == "done":

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..context.builder import ContextBlock
 from ..errors import AnswerNotJSONError
+from ..messages import Image, Message
 from . import prompts
 from .request import Request
 from .structured import Schema, parse_json_text
@@ -32,11 +33,13 @@ class Turn:
     endpoint: Endpoint
     dialect: Dialect
     payload: dict[str, Any]
+    messages: tuple[Message, ...]  # what `payload` was built from
     reply: Reply
     renderer: Renderer
     request: Request = field(default_factory=lambda: Request(""))
     content: str = ""  # the user message as sent
     blocks: list[ContextBlock] = field(default_factory=list)
+    images: tuple[Image, ...] = ()  # pictures sent with `content`
     schema: Schema | None = None
     repair_of: Turn | None = None
 

@@ -22,6 +22,7 @@ from .flags import to_request
 if TYPE_CHECKING:
     from ..agent.runs import Agents
     from ..agent.tools import Tool
+    from ..messages import Message
 
 _PREVIEW = 600
 
@@ -121,21 +122,52 @@ def models_table(served: str = "") -> str:
 
 def preview(session: Session, command: Command) -> str:
     """`%glm context`: exactly what a request with these flags would send; nothing is sent."""
+    from ..context import images
     from ..context.tokens import estimate_tokens
 
     request = to_request(command.args, command.text or "(your question)")
-    content, payload = session.preview(request)
-    messages = payload["messages"]
-    earlier = len(messages) - 2
-    total = sum(estimate_tokens(str(m.get("content") or "")) for m in messages)
-    body = json.dumps(payload, indent=1, ensure_ascii=False)
+    turn = session.preview(request)
+    s, payload = turn.settings, turn.payload
+
+    def tokens(m: Message) -> int:
+        return estimate_tokens(m.content) + sum(images.tokens(i) for i in m.images)
+
+    total = sum(tokens(m) for m in turn.messages)
+    info = catalog.find(s.model, s.provider.name)
+    window = ""
+    if info is not None and info.context:
+        share = total / info.context
+        window = f", {'under 0.1%' if share < 0.001 else f'{share:.1%}'} of {s.model}'s " + (
+            f"{info.context:,}-token window"
+        )
+    shown = turn.content + "".join(
+        f"\n[picture: {p.label}, {p.brief()}, ~{images.tokens(p):,} tokens]" for p in turn.images
+    )
+    body = json.dumps(_without_bytes(payload), indent=1, ensure_ascii=False)
     return (
         f"**Preview: nothing was sent.** This message would go to `{payload['model']}` after "
-        f"the system prompt and {earlier} earlier message(s), about {total:,} tokens in all "
-        f"(this message: {estimate_tokens(content):,}).\n\n{fenced(content, 'text')}\n\n"
-        f"<details><summary>The whole request body</summary>\n\n{fenced(body, 'json')}\n\n"
-        "</details>"
+        f"the system prompt and {len(turn.messages) - 2} earlier message(s), about {total:,} "
+        f"tokens in all{window} (this message: {tokens(turn.messages[-1]):,}).\n\n"
+        f"{fenced(shown, 'text')}\n\n<details><summary>The whole request body</summary>\n\n"
+        f"{fenced(body, 'json')}\n\n</details>"
     )
+
+
+def _without_bytes(payload: dict[str, Any]) -> dict[str, Any]:
+    """The body as a person reads it: each picture's base64 replaced by its size."""
+
+    def part(p: Any) -> Any:
+        url = p.get("image_url", {}).get("url", "") if isinstance(p, dict) else ""
+        if not url.startswith("data:"):
+            return p
+        head, _, data = url.partition(",")
+        return {**p, "image_url": {"url": f"{head},… ({len(data) * 3 // 4 // 1024:,} KB)"}}
+
+    messages = [
+        {**m, "content": [part(p) for p in m["content"]]} if isinstance(m["content"], list) else m
+        for m in payload["messages"]
+    ]
+    return {**payload, "messages": messages}
 
 
 def explain_request(command: Command, session: Session, *, fix: bool) -> Request:

@@ -94,6 +94,16 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
 )
 @argument("--error", action="store_true", help="Send the last error, its traceback and cell.")
 @argument(
+    "--image",
+    action="append",
+    default=[],
+    metavar="NAME",
+    dest="images",
+    help="Send a picture to a model that sees: a matplotlib figure, a PIL image, PNG/JPEG "
+    "bytes or a file path (repeatable).",
+)
+@argument("--figure", action="store_true", help="Send the last picture a cell displayed.")
+@argument(
     "--notebook",
     nargs="?",
     const="",
@@ -225,6 +235,8 @@ def to_request(args: Any, prompt: str) -> Request:
         cell_numbers=tuple(args.cell_numbers),
         error=args.error,
         notebook=args.notebook,
+        images=tuple(args.images),
+        figure=args.figure,
     )
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps needs at least 1; got {args.max_steps}.")

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..config import catalog
 from ..config.providers import Provider, ThinkTags
 from ..messages import (
     Event,
@@ -39,9 +40,21 @@ if TYPE_CHECKING:
 _OWNED = frozenset({"model", "messages", "stream", "stream_options", "tools", "tool_choice"})
 
 
-def wire_message(message: Message, provider: Provider, *, with_reasoning: bool) -> dict[str, Any]:
-    """One message in the provider's wire shape, reasoning in the field that server reads back."""
+def wire_message(
+    message: Message, provider: Provider, *, with_reasoning: bool, sees: bool = True
+) -> dict[str, Any]:
+    """One message in the provider's wire shape, reasoning in the field that server reads back;
+    pictures as `image_url` parts to a model that sees, as a line saying so to one that does not
+    (a conversation that moved to a text model keeps going)."""
     out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images and sees:
+        out["content"] = [
+            {"type": "text", "text": message.content},
+            *({"type": "image_url", "image_url": {"url": i.data_url()}} for i in message.images),
+        ]
+    elif message.images:
+        unsent = "; ".join(f"{i.label} ({i.brief()})" for i in message.images)
+        out["content"] = f"{message.content}\n\n[not sent, this model takes no pictures: {unsent}]"
     if message.role == "assistant":
         if with_reasoning and message.reasoning:
             if provider.reasoning_back == "reasoning_details":
@@ -120,15 +133,19 @@ def build_request(
     preserve_thinking: bool = False,
     stream: bool = True,
     extra: Mapping[str, Any] | None = None,
+    sees: bool = True,
 ) -> dict[str, Any]:
     """The JSON body for `{base}/chat/completions`, in this provider's dialect; `extra` adds
-    server-specific fields (`GLM.extra_body`), never replacing the conversation or streaming."""
+    server-specific fields (`GLM.extra_body`), never replacing the conversation or streaming;
+    `sees`: the model takes pictures."""
     # Reasoning goes back when the server keeps it (preserved thinking) and, always, on turns
     # that called tools: interleaved thinking needs it before the tool results.
     body: dict[str, Any] = {
         "model": provider.model_id(model),
         "messages": [
-            wire_message(m, provider, with_reasoning=preserve_thinking or bool(m.tool_calls))
+            wire_message(
+                m, provider, with_reasoning=preserve_thinking or bool(m.tool_calls), sees=sees
+            )
             for m in messages
         ],
     }
@@ -291,6 +308,7 @@ class Dialect:
     max_tokens: int | None = None
     preserve_thinking: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    sees: bool = True  # the model takes pictures (or nobody knows it does not)
 
     @classmethod
     def of(cls, s: Settings) -> Dialect:
@@ -304,6 +322,7 @@ class Dialect:
             max_tokens=s.max_tokens,
             preserve_thinking=s.preserve_thinking,
             extra=s.extra_body,
+            sees=catalog.sees(s.model, s.provider.name) is not False,
         )
 
     def body(
@@ -329,6 +348,7 @@ class Dialect:
             preserve_thinking=self.preserve_thinking or preserve,
             stream=stream,
             extra=self.extra,
+            sees=self.sees,
         )
 
     @property

@@ -94,7 +94,7 @@ def parse_listing(listing: Any, source: str) -> dict[str, ModelInfo]:
             input_price=prompt,
             cached_price=prompt if cached is None and prompt is not None else cached,
             output_price=_per_million(pricing.get("completion")),
-            images="image" in modalities,
+            images=("image" in modalities) if modalities else None,
             source=source,
             listed=True,
         )

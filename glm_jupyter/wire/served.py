@@ -59,6 +59,10 @@ def _cell(value: float | None) -> str:
     return "?" if value is None else f"{value:.2f}"
 
 
+def _seeing(images: bool | None) -> str:
+    return "?" if images is None else "yes" if images else "-"
+
+
 def _count(value: int) -> str:
     return f"{value:,}" if value else "?"
 
@@ -88,7 +92,7 @@ def listed_section(s: Settings, transport: httpx.BaseTransport | None = None) ->
         ]
         rows += [
             f"| {m.name} | {_count(m.context)} | {_count(m.max_output)} | {_cell(m.input_price)} "
-            f"| {_cell(m.cached_price)} | {_cell(m.output_price)} | {'yes' if m.images else '-'} |"
+            f"| {_cell(m.cached_price)} | {_cell(m.output_price)} | {_seeing(m.images)} |"
             for m in new
         ]
         text += " These run with what the listing says; `?` is not known:\n\n" + "\n".join(rows)
