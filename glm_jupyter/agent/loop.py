@@ -72,6 +72,8 @@ class AgentRun:
         session, s = self.session, self.settings
         blocks, question = session.context(self.request, s)
         pictures = session.pictures(self.request, s)
+        if self.request.new:
+            session.conversation.reset()
         messages = session.conversation.request(
             user_message(blocks, question), agent_system(AGENT_SYSTEM, s), pictures
         )

@@ -13,12 +13,14 @@ _ECHO = -2
 
 
 def after_tool_result(body: Mapping[str, Any]) -> bool:
-    """Whether the request's last message is a tool result (an agent loop going on)."""
+    """Whether the request ends with tool results (an agent loop going on), perhaps followed by
+    user messages that carry what the tools showed (pictures)."""
     messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return False
-    last = messages[-1]
-    return isinstance(last, Mapping) and last.get("role") == "tool"
+    for message in reversed(messages if isinstance(messages, list) else []):
+        role = message.get("role") if isinstance(message, Mapping) else None
+        if role != "user":
+            return role == "tool"
+    return False
 
 
 def last_user_text(body: Mapping[str, Any]) -> str:

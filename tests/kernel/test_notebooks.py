@@ -54,7 +54,7 @@ SHOWS = {
         "Is the server running",
         "env (GLM_BASE_URL)",
         "zai-org/GLM-5.3-Flash",
-        "{\\\"reasoning_effort\\\": \\\"low\\\"}",
+        '{\\"reasoning_effort\\": \\"low\\"}',
     ],
     "06-batch-extraction": [
         "product: None is not of type 'string'",
