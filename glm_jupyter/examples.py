@@ -26,7 +26,7 @@ _CHECKOUT = Path(__file__).resolve().parents[1] / "notebooks"
 FALLBACK = (
     "This demo runs against the bundled **GLM protocol simulator**, which has no scripted answer "
     "for that question. Set `ZAI_API_KEY` and restart without `GLM_BASE_URL` to ask the real "
-    "GLM-5.1."
+    "GLM."
 )
 _DEFAULT_TURN = {
     "reasoning": "This is the offline demo's simulator: it has no scripted answer for this.",

@@ -35,6 +35,8 @@ SHOWS = {
         "clean: 342 rows, 9 of unknown sex",
         "5076.0",
         "the model's object matches the data: True",
+        "the figure from In [",  # --figure sent the histogram to GLM-5V Turbo
+        "right peak, around 217 mm",
     ],
     "03-agent-mode": [
         "Revenue for 2024: 362,360",
