@@ -62,7 +62,8 @@ def history(session: Session) -> str:
     lines = []
     for message in turns:
         who = "**You**" if message.role == "user" else "**GLM**"
-        lines.append(f"{who}: {_clip(message.content) or '*(no text)*'}")
+        pictures = "".join(f" *[picture: {p.label}, {p.brief()}]*" for p in message.images)
+        lines.append(f"{who}: {_clip(message.content) or '*(no text)*'}{pictures}")
     return "\n\n".join(lines)
 
 

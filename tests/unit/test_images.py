@@ -140,6 +140,9 @@ def test_a_conversation_that_moves_to_a_text_model_keeps_going(
     assert earlier["role"] == "user"
     assert isinstance(earlier["content"], str)
     assert "[not sent, this model takes no pictures: fig (image/png" in earlier["content"]
+    history = run(shell, "%glm history")
+    shown = history.stdout + "".join(str(o.data.get("text/markdown", "")) for o in history.outputs)
+    assert "*[picture: fig, image/png" in shown
     # Back on a model that sees, the picture goes again, byte for byte.
     run(shell, "%%glm -m glm-5v-turbo\nThanks.")
     first, last = _posts(sim)[0]["messages"][1], _posts(sim)[-1]["messages"][1]
