@@ -121,10 +121,9 @@ class ContextBuilder:
                 "--figure: no cell has displayed a picture yet in this kernel. Run the cell that "
                 "plots it, or name the figure with --image NAME."
             )
-        data, number = shown
-        mime = next(iter(data))
+        encoded, number = shown
         label = f"the figure from In [{number}]" if number is not None else "the last figure"
-        return images.from_bytes(base64.b64decode(data[mime]), label)
+        return images.from_bytes(base64.b64decode(encoded), label)
 
     def cells(self, count: int) -> ContextBlock:
         """`--cells N`: the last N executed cells, source and (clipped) outputs."""

@@ -33,6 +33,11 @@ def tokens(image: Image) -> int:
     return max(1, math.ceil(image.width / PATCH) * math.ceil(image.height / PATCH))
 
 
+def sized(image: Image) -> str:
+    """`image/png 532x354, 14 KB, ~247 tokens`: a picture's size and cost, for the person."""
+    return f"{image.brief()}, ~{tokens(image):,} tokens"
+
+
 def fit(width: int, height: int) -> tuple[int, int]:
     """The size a picture is sent at: unchanged when within the budget, else scaled down."""
     pixels = max(width * height, 1)

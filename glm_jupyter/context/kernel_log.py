@@ -82,7 +82,7 @@ class KernelLog:
         self._displays: dict[str, tuple[CellRecord, int]] = {}
         self._hooked: list[Any] = []
         # The last PNG or JPEG a cell displayed (`--figure`), kept as it arrived (base64).
-        self._figure: tuple[str, str, CellRecord] | None = None
+        self._figure: tuple[str, CellRecord] | None = None
         self._tee: StreamTee | None = None  # per cell, inside IPython's own tee
         self._depth = 0  # nested run_cell calls (agent code) are part of the running cell
 
@@ -186,10 +186,9 @@ class KernelLog:
             return
         if "data" in content:
             data = content["data"]
-            kinds = ("image/png", "image/jpeg")
-            mime = next((m for m in kinds if isinstance(data.get(m), str)), None)
-            if mime is not None:
-                self._figure = (mime, data[mime], record)
+            encoded = data.get("image/png") or data.get("image/jpeg")
+            if isinstance(encoded, str):
+                self._figure = (encoded, record)
             self._add(record, _display_text(data))
             if display_id:
                 self._displays[display_id] = (record, len(record.outputs) - 1)
@@ -219,12 +218,12 @@ class KernelLog:
         finished = [c for c in self.cells if c.finished]
         return finished[-count:] if count > 0 else []
 
-    def last_figure(self) -> tuple[dict[str, str], int | None] | None:
-        """The last picture a cell displayed, as display data, and that cell's In [N]."""
+    def last_figure(self) -> tuple[str, int | None] | None:
+        """The last picture a cell displayed (base64 PNG or JPEG), and that cell's In [N]."""
         if self._figure is None:
             return None
-        mime, encoded, record = self._figure
-        return {mime: encoded}, record.number
+        encoded, record = self._figure
+        return encoded, record.number
 
     def cell(self, number: int) -> CellRecord | None:
         """The finished cell that ran as In [number], if the log still holds it."""

@@ -76,7 +76,7 @@ def user_message(blocks: list[ContextBlock], question: str, instruction: str = "
 def context_line(blocks: list[ContextBlock], pictures: Sequence[Image] = ()) -> str:
     """One line for the person: what context went with the question."""
     parts = [f"{b.label} ({b.brief})" for b in blocks]
-    parts += [f"{p.label} ({p.brief()}, ~{images.tokens(p):,} tokens)" for p in pictures]
+    parts += [f"{p.label} ({images.sized(p)})" for p in pictures]
     return "Context sent: " + "; ".join(parts)
 
 

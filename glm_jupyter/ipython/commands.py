@@ -142,7 +142,7 @@ def preview(session: Session, command: Command) -> str:
             f"{info.context:,}-token window"
         )
     shown = turn.content + "".join(
-        f"\n[picture: {p.label}, {p.brief()}, ~{images.tokens(p):,} tokens]" for p in turn.images
+        f"\n[picture: {p.label}, {images.sized(p)}]" for p in turn.images
     )
     body = json.dumps(_without_bytes(payload), indent=1, ensure_ascii=False)
     return (

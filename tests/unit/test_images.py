@@ -38,6 +38,11 @@ def _sent(message: dict[str, Any]) -> list[bytes]:
     return [base64.b64decode(u.partition(",")[2]) for u in urls]
 
 
+def _shown(ran: Any) -> str:
+    """What a command printed or displayed as Markdown."""
+    return ran.stdout + "".join(str(o.data.get("text/markdown", "")) for o in ran.outputs)
+
+
 def _png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     PIL.new("RGB", (width, height), (200, 40, 40)).save(buffer, format="PNG")
@@ -141,8 +146,7 @@ def test_a_conversation_that_moves_to_a_text_model_keeps_going(
     assert isinstance(earlier["content"], str)
     assert "[not sent, this model takes no pictures: fig (image/png" in earlier["content"]
     history = run(shell, "%glm history")
-    shown = history.stdout + "".join(str(o.data.get("text/markdown", "")) for o in history.outputs)
-    assert "*[picture: fig, image/png" in shown
+    assert "*[picture: fig, image/png" in _shown(history)
     # Back on a model that sees, the picture goes again, byte for byte.
     run(shell, "%%glm -m glm-5v-turbo\nThanks.")
     first, last = _posts(sim)[0]["messages"][1], _posts(sim)[-1]["messages"][1]
@@ -175,7 +179,7 @@ def test_the_preview_shows_pictures_by_size_and_the_share_of_the_window(
     sim = simulator(ANSWER)
     use(shell, sim)
     ran = run(shell, "%glm context -m glm-5v-turbo --image fig What is it?")
-    text = ran.stdout + "".join(str(o.data.get("text/markdown", "")) for o in ran.outputs)
+    text = _shown(ran)
     assert "[picture: fig, image/png" in text
     assert "of glm-5v-turbo's 200,000-token window" in text
     assert "base64,… (" in text  # the body names the picture's size, not its bytes
