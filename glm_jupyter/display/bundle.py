@@ -16,8 +16,19 @@ _CODE_START = re.compile(r'^\s*\{\s*"code"\s*:\s*"(.*)$', re.DOTALL)
 VERSION = 1
 
 
-def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
-    """The `application/vnd.glm.response+json` payload."""
+def response_json(
+    reply: Reply,
+    content: str,
+    reasoning: str,
+    *,
+    stream_id: str | None = None,
+    reasoning_omitted: int = 0,
+) -> dict[str, Any]:
+    """The `application/vnd.glm.response+json` payload.
+
+    While streaming, `stream_id` names the stream for the delta channel, and a fallback update
+    that carries only the reasoning's tail says how many characters it left out before it.
+    """
     usage = reply.usage
     thinking = reply.thinking_seconds
     return {
@@ -40,6 +51,8 @@ def response_json(reply: Reply, content: str, reasoning: str) -> dict[str, Any]:
         "simulator": bool(reply.server),
         "context": reply.context,
         **({"steps": reply.steps} if reply.steps is not None else {}),
+        **({"stream_id": stream_id} if stream_id else {}),
+        **({"reasoning_omitted": reasoning_omitted} if reasoning_omitted else {}),
     }
 
 
@@ -74,10 +87,12 @@ def _escape_details(text: str) -> str:
     return _DETAILS_END.sub("&lt;/", text) if "</" in text else text
 
 
-def thinking_panel(reply: Reply, reasoning: str, answering: bool) -> str:
+def thinking_panel(reply: Reply, reasoning: str, answering: bool, omitted: int = 0) -> str:
     """The collapsible Thinking panel: open while the model thinks, closed once it answers."""
     if not reasoning:
         return ""
+    if omitted:
+        reasoning = f"*… {omitted:,} characters earlier …*\n\n{reasoning}"
     if answering or reply.status != "streaming":
         seconds = reply.thinking_seconds
         summary = f"Thought for {seconds:.1f} s" if seconds is not None else "Thinking"
@@ -125,9 +140,9 @@ def tool_calls_markdown(reply: Reply) -> str:
     return "".join(parts)
 
 
-def markdown(reply: Reply, content: str, reasoning: str) -> str:
+def markdown(reply: Reply, content: str, reasoning: str, omitted: int = 0) -> str:
     """Thinking panel, answer, status line, footer."""
-    head = thinking_panel(reply, reasoning, bool(content))
+    head = thinking_panel(reply, reasoning, bool(content), omitted)
     waiting = (
         ""
         if content or reasoning or reply.status != "streaming"
@@ -144,11 +159,18 @@ def markdown(reply: Reply, content: str, reasoning: str) -> str:
     return f"{head}{waiting}{body}{tail}{notes}{sent}---\n<sub>{footer(reply)}</sub>\n"
 
 
-def bundle(reply: Reply) -> dict[str, Any]:
-    """The full MIME bundle for one display update."""
+def bundle(
+    reply: Reply, *, stream_id: str | None = None, reasoning_from: int = 0
+) -> dict[str, Any]:
+    """The MIME bundle for one display update; `reasoning_from` > 0 leaves out the reasoning
+    before it (a fallback update while streaming)."""
     content, reasoning = reply.content.text, reply.reasoning.text
+    if reasoning_from:
+        reasoning = reasoning[reasoning_from:]
     return {
-        MIME_TYPE: response_json(reply, content, reasoning),
-        "text/markdown": markdown(reply, content, reasoning),
+        MIME_TYPE: response_json(
+            reply, content, reasoning, stream_id=stream_id, reasoning_omitted=reasoning_from
+        ),
+        "text/markdown": markdown(reply, content, reasoning, reasoning_from),
         "text/plain": content,
     }

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from typing import Any, Protocol, TextIO
 
 from ..messages import Event, ReasoningDelta, TextDelta
 from ..reply import Reply
+from . import live
 from .bundle import bundle, footer
+from .channel import StreamChannel
+from .channel import current as live_channel
 
 
 class Renderer(Protocol):
@@ -25,23 +29,35 @@ class Renderer(Protocol):
 
 
 class DisplayRenderer:
-    """One display, updated in place, within a budget of `1 / interval` updates a second plus one.
+    """One display, updated in place while the reply streams, at a cost that follows the answer.
 
-    The first token goes out at once, so time-to-first-token is the server's, not ours. After it
-    the next update waits two intervals and later ones one interval each: that keeps one slot in
-    hand for the final update (usage, status), so a stream of T seconds costs at most
-    T / interval + 1 updates however fast the tokens come.
+    The first token goes out at once, so time-to-first-token is the server's, not ours; after
+    it the next update waits two intervals and later ones at least one interval each, so a
+    stream of T seconds costs at most T / interval + 1 sends however fast the tokens come.
+
+    What a send is depends on who watches (`display/live.py`): while a view follows the stream
+    over the delta channel, a delta of the new text, with a checkpoint of the whole bundle now
+    and then; otherwise a bundle with the reasoning's tail only, paced to a byte rate. The last
+    update carries the whole reply.
     """
 
-    def __init__(self, interval: float = 0.1, publish: Any = None) -> None:
+    def __init__(
+        self, interval: float = 0.1, publish: Any = None, channel: StreamChannel | None = None
+    ) -> None:
         self.interval = interval
-        self.updates = 0  # updates after the display was created
-        self._publish = publish  # benchmarks: a callable(bundle, is_update) instead of IPython
+        self.updates = 0  # bundle updates after the display was created
+        self.deltas = 0  # delta messages on the channel
+        self.sent_bytes = 0  # about how many bytes the bundles took (deltas not counted)
+        self._publish = publish  # a callable(bundle, is_update) instead of IPython's display
+        self._channel = channel if channel is not None else live_channel()
+        self._stream_id = uuid.uuid4().hex
+        self._cursor = live.Cursor()
+        self._checkpoints = live.Checkpoints()
         self._handle: Any = None
         self._due: float | None = None  # None until the first token has been shown
 
-    def _send(self, reply: Reply, *, update: bool) -> None:
-        data = bundle(reply)
+    def _send(self, data: dict[str, Any], *, update: bool) -> None:
+        self.sent_bytes += live.bundle_bytes(data)
         if update:
             self.updates += 1
         if self._publish is not None:
@@ -53,25 +69,59 @@ class DisplayRenderer:
 
             self._handle = display(data, raw=True, display_id=True)
 
+    def _streaming_bundle(self, reply: Reply, *, whole: bool) -> dict[str, Any]:
+        if whole:
+            return bundle(reply, stream_id=self._stream_id)
+        _, start = live.reasoning_tail(reply.reasoning.text)
+        return bundle(reply, stream_id=self._stream_id, reasoning_from=start)
+
     def start(self, reply: Reply) -> None:
         """Create the display, showing that the model has been asked."""
-        self._send(reply, update=False)
+        if self._channel is not None:
+            self._channel.begin(
+                self._stream_id, lambda comm, have: self._catch_up(reply, comm, have)
+            )
+        self._checkpoints.start(time.monotonic())
+        self._send(self._streaming_bundle(reply, whole=True), update=False)
+
+    def _catch_up(self, reply: Reply, comm: Any, have: Any) -> None:
+        if self._channel is not None and self._channel.followed(self._stream_id):
+            self._send_delta(reply)  # the others first, so everyone ends level
+        comm.send(live.catch_up(self._stream_id, reply, live.have_cursor(have), self._cursor))
+
+    def _send_delta(self, reply: Reply) -> None:
+        assert self._channel is not None
+        self._channel.send(self._stream_id, live.delta(self._stream_id, reply, self._cursor))
+        self.deltas += 1
 
     def event(self, reply: Reply, event: Event, visible: bool) -> None:
-        """Update when due; the first visible token goes out at once."""
+        """Send when due; the first visible token goes out at once."""
         if not visible:
             return
         now = time.monotonic()
-        if self._due is None:
-            self._send(reply, update=True)
-            self._due = now + 2 * self.interval
-        elif now >= self._due:
-            self._send(reply, update=True)
-            self._due = now + self.interval
+        if self._due is not None and now < self._due:
+            return
+        gap = self.interval
+        size = live.text_size(reply)
+        checkpoint = self._checkpoints.due(size, now)
+        if self._channel is not None and self._channel.followed(self._stream_id):
+            self._send_delta(reply)
+            if checkpoint:
+                self._send(self._streaming_bundle(reply, whole=True), update=True)
+        else:
+            data = self._streaming_bundle(reply, whole=checkpoint)
+            self._send(data, update=True)
+            gap = live.fallback_gap(self.interval, live.bundle_bytes(data))
+        if checkpoint:
+            self._checkpoints.done(size, now)
+        self._due = now + (2 * self.interval if self._due is None else gap)
 
     def finish(self, reply: Reply) -> None:
-        """The final update, with usage and status."""
-        self._send(reply, update=True)
+        """The final update, with the whole reply, usage and status."""
+        final = bundle(reply)
+        self._send(final, update=True)
+        if self._channel is not None:
+            self._channel.end(self._stream_id, reply.status, final)
 
 
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.settings import GLM
 from ..context.kernel_log import KernelLog
 from ..core.session import Session
+from ..display import channel
 from ..errors import GLMError
 from .magics import GLMMagics
 
@@ -114,6 +115,9 @@ def load(shell: Any) -> GLMMagics:
     shell.register_magics(magics)
     _ACTIVE[id(shell)] = magics
     shell.input_transformers_cleanup.append(GlmCellRewriter(shell))
+    comm_manager = getattr(getattr(shell, "kernel", None), "comm_manager", None)
+    if comm_manager is not None:  # a kernel: the JupyterLab extension can follow streams
+        channel.install(comm_manager)
     if not shell.custom_exceptions:
         shell.set_custom_exc((GLMError,), _show_glm_error)
         # trio (pulled in by httpx's async backend detection when installed) warns at import

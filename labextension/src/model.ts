@@ -67,6 +67,10 @@ export interface IResponse {
   simulator: boolean;
   context: IContextItem[];
   steps?: IStep[];
+  /** While streaming: the stream's name on the delta channel. */
+  stream_id?: string;
+  /** A fallback update's reasoning is only its tail: characters left out before it. */
+  reasoning_omitted?: number;
 }
 
 /* ----------------------------------------------------------- payload keys */
@@ -94,7 +98,9 @@ export const RESPONSE_KEYS: KeyFlags<IResponse> = {
   error: true,
   simulator: true,
   context: true,
-  steps: false
+  steps: false,
+  stream_id: false,
+  reasoning_omitted: false
 };
 
 /** The keys of `IUsage`. */

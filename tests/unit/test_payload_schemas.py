@@ -191,9 +191,23 @@ def test_reply_payload_validates(make: Any) -> None:
     assert data["status"] == reply.status
 
 
+def _fallback_update() -> dict[str, Any]:
+    """A streaming update without the delta channel: the stream's name, the reasoning's tail."""
+    reply = _reply(StreamOpened(), ReasoningDelta("line one\n" * 50), TextDelta("So"))
+    data = bundle(reply, stream_id="0f" * 16, reasoning_from=100)[MIME_TYPE]
+    return json.loads(json.dumps(data))  # type: ignore[no-any-return]
+
+
+def test_a_fallback_update_validates() -> None:
+    data = _fallback_update()
+    assert _errors(RESPONSE, data) == []
+    assert data["reasoning_omitted"] == 100
+    assert data["reasoning"] == ("line one\n" * 50)[100:]
+
+
 def test_every_declared_property_is_written() -> None:
-    data = _payload(_agent_with_steps())
-    assert set(data) == set(schemas.load("response")["properties"])
+    written = set(_payload(_agent_with_steps())) | set(_fallback_update())
+    assert written == set(schemas.load("response")["properties"])
 
 
 @pytest.mark.parametrize("status", STEP_STATUSES)
