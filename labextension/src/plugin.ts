@@ -1,6 +1,7 @@
 /**
  * The application plugins (package.json `jupyterlab.extension`): cell commands, the
- * host for code-block toolbars, and the status bar item.
+ * host for code-block toolbars, the delta channel for streaming replies, and the status
+ * bar item.
  *
  * Both work in JupyterLab 4 and Notebook 7; Notebook 7 has no status bar, so the
  * status item's IStatusBar is optional.
@@ -11,9 +12,10 @@ import { ICommandPalette, ISessionContextDialogs } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { registerCodeActionHost } from './bridge';
+import { registerCodeActionHost, registerStreamHost } from './bridge';
 import { addCellCommands, findCell, insertCellBelow } from './commands';
 import { addStatusItem } from './statusbar';
+import { StreamHub } from './stream';
 
 /** Cell commands, and Insert below / Insert and run for code-block toolbars. */
 const commandsPlugin: JupyterFrontEndPlugin<void> = {
@@ -41,6 +43,18 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+/** The delta channel: streaming replies follow their kernel's stream instead of re-rendering
+ * whole bundles. */
+const streamPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'glm-jupyter-labextension:stream',
+  description: 'Streams GLM replies to their renderers as deltas.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    registerStreamHost(new StreamHub(tracker));
+  }
+};
+
 /** Model, provider, tokens and cost of the current notebook's GLM replies. */
 const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: 'glm-jupyter-labextension:status',
@@ -59,6 +73,10 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-const plugins: JupyterFrontEndPlugin<void>[] = [commandsPlugin, statusPlugin];
+const plugins: JupyterFrontEndPlugin<void>[] = [
+  commandsPlugin,
+  streamPlugin,
+  statusPlugin
+];
 
 export default plugins;

@@ -6,6 +6,14 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Message } from '@lumino/messaging';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
+import {
+  IStreamHave,
+  IStreamLink,
+  IStreamListener,
+  IStreamMessage,
+  onStreamHostChanged,
+  streamHost
+} from './bridge';
 import { addCodeActions } from './codeactions';
 import { el, nodeWidget, setText } from './dom';
 import { MarkdownRegion } from './markdown';
@@ -21,6 +29,31 @@ import {
   toolCallsMarkdown
 } from './model';
 
+/** Reasoning and answer characters of a payload, counting reasoning a fallback left out. */
+function textLength(d: IResponse): number {
+  return (
+    (d.reasoning_omitted ?? 0) + (d.reasoning || '').length + (d.content || '').length
+  );
+}
+
+/**
+ * Put `text` at offset `at` of `target[key]`; false when `at` lies beyond what is there
+ * (a gap), in which case nothing changes.
+ */
+function joinAt<K extends string>(
+  target: { [key in K]: string },
+  key: K,
+  at: number,
+  text: string
+): boolean {
+  const have = target[key];
+  if (at > have.length) {
+    return false;
+  }
+  target[key] = (at === have.length ? have : have.slice(0, at)) + text;
+  return true;
+}
+
 /** How often the "Thinking… N s" clock advances between display updates. */
 const TICK_MS = 1000;
 /**
@@ -35,7 +68,10 @@ const STALE_MS = 120_000;
  * type is unchanged, so every part is updated in place, never rebuilt: that keeps the
  * person's scroll position, selection and open/closed choice.
  */
-export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
+export class ResponseRenderer
+  extends Widget
+  implements IRenderMime.IRenderer, IStreamListener
+{
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this._mimeType = options.mimeType;
@@ -91,6 +127,7 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
+    this._follow();
     if (!this._reasoning.isAttached && this._thinkingBody.isConnected) {
       Widget.attach(this._reasoning, this._thinkingBody);
     }
@@ -107,6 +144,10 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
     if (this.isDisposed) {
       return;
     }
+    this._unfollow();
+    if (this._frame !== null) {
+      cancelAnimationFrame(this._frame);
+    }
     this._stopClock();
     this._reasoning.dispose();
     super.dispose();
@@ -117,11 +158,186 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
     if (!data || typeof data !== 'object') {
       return;
     }
-    const trusted = model.trusted;
+    this._model = model;
+    this._trusted = model.trusted;
+    this._adopt(data);
+    this._follow();
+    await this._paint();
+  }
+
+  /** What this view shows of its stream (the delta channel's `have`). */
+  have(): IStreamHave {
+    const d = this._data;
+    const tools: { [index: string]: number } = {};
+    (d?.tool_calls ?? []).forEach((call, i) => {
+      tools[String(i)] = call.function.arguments.length;
+    });
+    return {
+      reasoning: d && !d.reasoning_omitted ? d.reasoning.length : 0,
+      content: d ? d.content.length : 0,
+      tools
+    };
+  }
+
+  /** One message of the delta channel for this view's stream. */
+  message(msg: IStreamMessage): void {
+    const d = this._data;
+    if (!d || d.status !== 'streaming' || this.isDisposed) {
+      this._unfollow();
+      return;
+    }
+    if (msg.bundle) {
+      this._writeFinal(msg.bundle);
+      return;
+    }
+    if (msg.gone) {
+      this._unfollow();
+      return;
+    }
+    if (msg.end) {
+      // The output's own final update did not come: this view joined late (a reload, a
+      // second tab), so its output area is not the running cell's. Ask for the bundle.
+      this._link?.send({ final: d.stream_id });
+      return;
+    }
+    let gap = false;
+    if (msg.reasoning) {
+      const [at, text] = msg.reasoning;
+      if (d.reasoning_omitted) {
+        gap = at !== 0;
+        if (!gap) {
+          d.reasoning = text;
+          delete d.reasoning_omitted;
+        }
+      } else {
+        gap = !joinAt(d, 'reasoning', at, text);
+      }
+    }
+    if (msg.content) {
+      gap = !joinAt(d, 'content', msg.content[0], msg.content[1]) || gap;
+    }
+    for (const tool of msg.tools ?? []) {
+      const call = (d.tool_calls[tool.index] ??= {
+        id: tool.id,
+        type: 'function',
+        function: { name: tool.name, arguments: '' }
+      });
+      call.id = tool.id || call.id;
+      call.function.name = tool.name || call.function.name;
+      gap = !joinAt(call.function, 'arguments', tool.at, tool.text) || gap;
+    }
+    if (msg.elapsed_s !== undefined) {
+      d.elapsed_s = msg.elapsed_s;
+    }
+    if (msg.thinking_s !== undefined) {
+      d.thinking_s = msg.thinking_s;
+    }
+    if (msg.usage) {
+      d.usage = msg.usage as unknown as IResponse['usage'];
+    }
+    if (gap) {
+      // A piece is missing (a message lost to a reconnect): ask again from what is here.
+      this._link?.send({ follow: d.stream_id, have: this.have() });
+    }
+    this._schedulePaint();
+  }
+
+  /** Take a payload from the output model, unless the deltas have already gone further. */
+  private _adopt(data: IResponse): void {
+    const live = this._data;
+    const copy: IResponse = {
+      ...data,
+      tool_calls: (data.tool_calls || []).map(c => ({
+        ...c,
+        function: { ...c.function }
+      }))
+    };
+    if (
+      data.status === 'streaming' &&
+      live?.status === 'streaming' &&
+      live.stream_id === data.stream_id &&
+      textLength(live) >= textLength(data)
+    ) {
+      copy.reasoning = live.reasoning;
+      copy.content = live.content;
+      copy.tool_calls = live.tool_calls;
+      copy.reasoning_omitted = live.reasoning_omitted;
+      copy.elapsed_s = Math.max(live.elapsed_s, data.elapsed_s);
+      copy.usage = live.usage ?? data.usage;
+    }
+    copy.reasoning = copy.reasoning || '';
+    copy.content = copy.content || '';
+    this._data = copy;
+    if (copy.status !== 'streaming') {
+      this._unfollow();
+    }
+  }
+
+  /** Follow the stream over the delta channel, when there is one to follow. */
+  private _follow(): void {
+    const d = this._data;
+    if (
+      this._link ||
+      !d ||
+      d.status !== 'streaming' ||
+      !d.stream_id ||
+      !this.node.isConnected
+    ) {
+      return;
+    }
+    const host = streamHost();
+    if (!host) {
+      this._stopWaitingForHost ??= onStreamHostChanged(() => this._follow());
+      return;
+    }
+    this._link = host.follow(this.node, d.stream_id, this);
+  }
+
+  private _unfollow(): void {
+    this._link?.dispose();
+    this._link = null;
+    this._stopWaitingForHost?.();
+    this._stopWaitingForHost = null;
+  }
+
+  /** A late view's final bundle: write it into the output, which renders it here. */
+  private _writeFinal(bundle: { [mimeType: string]: unknown }): void {
+    this._unfollow();
+    const payload = bundle[this._mimeType] as IResponse | undefined;
+    if (!payload) {
+      return;
+    }
+    // The output model is the notebook's: saved, it now holds the exact final answer.
+    this._model?.setData({ data: bundle as IRenderMime.IMimeModel['data'] });
+    this._adopt(payload);
+    void this._paint();
+  }
+
+  /** Paint once per frame however many deltas arrive in it. */
+  private _schedulePaint(): void {
+    if (this._frame !== null) {
+      return;
+    }
+    this._frame = requestAnimationFrame(() => {
+      this._frame = null;
+      if (!this.isDisposed) {
+        void this._paint();
+      }
+    });
+  }
+
+  /** Show `_data`: every part updated in place. */
+  private async _paint(): Promise<void> {
+    const data = this._data;
+    if (!data) {
+      return;
+    }
+    performance.mark('glm-paint-start');
+    const trusted = this._trusted;
     const streaming = data.status === 'streaming';
-    const content = data.content || '';
-    const reasoning = data.reasoning || '';
-    const tools = data.tool_calls || [];
+    const content = data.content;
+    const reasoning = data.reasoning;
+    const tools = data.tool_calls;
 
     // Thinking panel
     const answering = content.length > 0 || tools.length > 0;
@@ -144,7 +360,7 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
         reasoning,
         usage: data.usage,
         // The estimate only shows while thinking; skip the scan afterwards.
-        estimate: thinkingNow ? estimateTokens(reasoning) : 0
+        estimate: thinkingNow ? this._estimate(reasoning) : 0
       };
       this._receivedAt = Date.now();
       setText(this._summary, thinkingHeader(this._header));
@@ -221,6 +437,22 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
     }
 
     await Promise.all(pending);
+    performance.measure('glm-paint', 'glm-paint-start');
+  }
+
+  /** `estimateTokens(reasoning)`, counting only what was appended since the last call. */
+  private _estimate(reasoning: string): number {
+    const seen = this._estimated;
+    if (
+      !reasoning.startsWith(seen.text.slice(0, 64)) ||
+      reasoning.length < seen.text.length
+    ) {
+      seen.text = '';
+      seen.tokens = 0;
+    }
+    seen.tokens += estimateTokens(reasoning.slice(seen.text.length));
+    seen.text = reasoning;
+    return seen.tokens;
   }
 
   /** Advance "Thinking… N s" once a second between display updates. */
@@ -260,6 +492,14 @@ export class ResponseRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   private _mimeType: string;
+  private _model: IRenderMime.IMimeModel | null = null;
+  private _trusted = false;
+  /** The reply as shown: the output's payload, with the deltas applied since. */
+  private _data: IResponse | null = null;
+  private _link: IStreamLink | null = null;
+  private _stopWaitingForHost: (() => void) | null = null;
+  private _frame: number | null = null;
+  private _estimated = { text: '', tokens: 0 };
   private _details: HTMLDetailsElement;
   private _summary: HTMLElement;
   private _thinkingBody: HTMLElement;
