@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import agent, batch, cache, load, streaming, summaries
+from . import agent, batch, cache, load, streaming, summaries, wire
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -25,6 +25,8 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "df_summary_mem_ratio": summaries.run,
     "batch_speedup": batch.run,
     "batch_resume_requests": batch.run,
+    "stream_wire_ratio": wire.browser,
+    "stream_wire_ratio_fallback": wire.fallback,
 }
 
 

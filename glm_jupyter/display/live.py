@@ -120,8 +120,10 @@ def text_size(reply: Reply) -> int:
 class Checkpoints:
     """When the output's bundle is next brought up to date while the reply streams."""
 
-    def __init__(self, growth: float = CHECKPOINT_GROWTH, gap: float = CHECKPOINT_GAP) -> None:
-        self.growth, self.gap = growth, gap
+    def __init__(self, growth: float | None = None, gap: float | None = None) -> None:
+        # Read at construction, not at definition, so a setting changed at run time holds.
+        self.growth = CHECKPOINT_GROWTH if growth is None else growth
+        self.gap = CHECKPOINT_GAP if gap is None else gap
         self._size = 0
         self._at: float | None = None
 
@@ -145,9 +147,10 @@ def fallback_gap(interval: float, bundle_bytes: int) -> float:
     return min(FALLBACK_MAX_GAP, max(interval, bundle_bytes / FALLBACK_RATE))
 
 
-def reasoning_tail(reasoning: str, keep: int = REASONING_TAIL) -> tuple[str, int]:
-    """The reasoning's last `keep` characters, from a line start where one is near; and how
-    many characters come before them."""
+def reasoning_tail(reasoning: str, keep: int | None = None) -> tuple[str, int]:
+    """The reasoning's last `keep` characters (default `REASONING_TAIL`), from a line start
+    where one is near; and how many characters come before them."""
+    keep = REASONING_TAIL if keep is None else keep
     if len(reasoning) <= keep:
         return reasoning, 0
     start = len(reasoning) - keep

@@ -84,14 +84,15 @@ def _settings(settings_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def jupyter_server(home: Path) -> Iterator[Server]:
-    """Start the simulator and a Jupyter server whose kernels talk to it; stop both after."""
+def jupyter_server(home: Path, scenario: Any = SCENARIO) -> Iterator[Server]:
+    """Start the simulator (on `scenario`) and a Jupyter server whose kernels talk to it;
+    stop both after."""
     root = home / "notebooks"
     root.mkdir()
     settings = home / "lab-settings"
     _settings(settings)
     port, token = free_port(), secrets.token_hex(16)
-    with Simulator(SCENARIO) as sim:
+    with Simulator(scenario) as sim:
         env = kernel_env(sim.base_url)
         env.update(
             JUPYTER_CONFIG_DIR=str(home / "config"),

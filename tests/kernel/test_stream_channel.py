@@ -77,7 +77,8 @@ def test_without_a_follower_updates_carry_the_reasoning_tail(wire: KernelWire) -
         assert whole[start : start + len(update["reasoning"])] == update["reasoning"]
     # The answer so far rides on every update.
     answered = [r["content"] for r in streaming if r["content"]]
-    assert answered and all(final["content"].startswith(a) for a in answered)
+    assert answered
+    assert all(final["content"].startswith(a) for a in answered)
 
 
 def test_a_view_that_joins_late_catches_up_exactly(wire: KernelWire) -> None:
