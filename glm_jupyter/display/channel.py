@@ -1,7 +1,10 @@
 """The delta channel: a Jupyter comm that the JupyterLab extension opens to the kernel, over
 which a streaming reply sends only its new text.
 
-A view (one page's renderer of one reply) opens a comm to `TARGET` and asks to follow a
+Every page opens its comm under the same id (`COMM_ID`), so the kernel holds one comm for
+all of them and each message reaches every page once, where each page's renderers of that
+stream take it (a page that knew no comm of that id would log an error for each message).
+A view (one page's renderer of one reply) asks over it to follow a
 stream by the `stream_id` its payload carries, saying how much text it already has. From then
 on the reply's display sends deltas on that comm instead of whole bundles (`display/live.py`).
 When the stream has ended the channel answers a follow, or a request for the final bundle,
@@ -10,7 +13,7 @@ running cell) still ends with the exact answer.
 
 Messages, as comm data:
 - view to kernel: `{"follow": id, "have": {"reasoning": n, "content": n, "tools": {i: n}}}`,
-  `{"final": id}`, `{"unfollow": id}`;
+  `{"final": id}`;
 - kernel to view: a delta `{"stream": id, "reasoning": [at, text], "content": [at, text],
   "tools": [...], ...}`, `{"stream": id, "end": status}`, `{"stream": id, "bundle": {...}}`,
   `{"stream": id, "gone": true}` (the kernel no longer holds it).
@@ -23,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 TARGET = "glm_jupyter.stream"
+COMM_ID = "glm-jupyter-stream"  # the one comm id every page opens (labextension/src/stream.ts)
 FINALS_KEPT = 8  # final bundles kept for views that join late (a reload, a second tab)
 
 CatchUp = Callable[[Any, Mapping[str, Any]], None]
@@ -57,8 +61,6 @@ class StreamChannel:
             self._follow(comm, data["follow"], data.get("have") or {})
         elif isinstance(data.get("final"), str):
             self._send_final(comm, data["final"])
-        elif isinstance(data.get("unfollow"), str):
-            self._followers.get(data["unfollow"], {}).pop(str(comm.comm_id), None)
 
     def closed(self, comm_id: str) -> None:
         """A view went away (page closed, kernel restarted in the page)."""

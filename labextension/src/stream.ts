@@ -3,24 +3,24 @@
  * follows one of its streams, dispatching each message to the renderers of its stream.
  */
 
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 
 import { IStreamHost, IStreamLink, IStreamListener, IStreamMessage } from './bridge';
 
-/** The kernel's comm target (glm_jupyter/display/channel.py `TARGET`). */
+/** The kernel's comm target and the one comm id every page opens under
+ * (glm_jupyter/display/channel.py `TARGET`, `COMM_ID`). */
 export const STREAM_TARGET = 'glm_jupyter.stream';
+export const STREAM_COMM_ID = 'glm-jupyter-stream';
 
-/** One open comm to a kernel and who listens on it, by stream. */
+/**
+ * The comm of one kernel connection, and who listens on it, by stream. It is made (on this
+ * page only) as soon as the connection exists, so that messages meant for another page's
+ * views never reach a page that knows no comm of their id; it is opened to the kernel with
+ * the first follow.
+ */
 class KernelLink {
-  constructor(
-    private _kernel: Kernel.IKernelConnection,
-    private _onClosed: () => void
-  ) {}
-
-  get usable(): boolean {
-    return !this._closed && !this._kernel.isDisposed;
-  }
+  constructor(private _kernel: Kernel.IKernelConnection) {}
 
   add(streamId: string, listener: IStreamListener): void {
     let listeners = this._listeners.get(streamId);
@@ -33,29 +33,46 @@ class KernelLink {
   }
 
   remove(streamId: string, listener: IStreamListener): void {
+    // The kernel is not told: other pages share the comm, and a stream nobody shows costs
+    // only its deltas until it ends.
     const listeners = this._listeners.get(streamId);
-    if (!listeners || !listeners.delete(listener) || listeners.size) {
-      return;
-    }
-    this._listeners.delete(streamId);
-    if (!this._over.has(streamId)) {
-      this.send({ unfollow: streamId });
+    if (listeners?.delete(listener) && !listeners.size) {
+      this._listeners.delete(streamId);
     }
   }
 
+  /** Make this page's end of the comm, once per connection (again after a restart). */
+  ensure(): Kernel.IComm | null {
+    if (this._kernel.isDisposed) {
+      return null;
+    }
+    if (!this._comm || this._comm.isDisposed) {
+      this._opened = false;
+      this._comm = this._kernel.hasComm(STREAM_COMM_ID)
+        ? null
+        : this._kernel.createComm(STREAM_TARGET, STREAM_COMM_ID);
+      if (this._comm) {
+        this._comm.onMsg = msg =>
+          this._dispatch(msg.content.data as unknown as IStreamMessage);
+        this._comm.onClose = () => {
+          this._opened = false;
+        };
+      }
+    }
+    return this._comm;
+  }
+
   send(data: { [key: string]: unknown }): void {
-    if (!this.usable) {
+    const comm = this.ensure();
+    if (!comm) {
       return;
     }
     const payload = data as any;
-    if (!this._comm) {
-      this._comm = this._kernel.createComm(STREAM_TARGET);
-      this._comm.onMsg = msg =>
-        this._dispatch(msg.content.data as unknown as IStreamMessage);
-      this._comm.onClose = () => this._close();
-      this._comm.open(payload);
-    } else if (!this._comm.isDisposed) {
-      this._comm.send(payload);
+    if (!this._opened) {
+      this._opened = true;
+      comm.open(payload);
+    } else {
+      comm.send(payload);
     }
   }
 
@@ -68,30 +85,35 @@ class KernelLink {
         console.error('glm-jupyter: stream listener failed', reason);
       }
     }
-    if (data.end || data.bundle || data.gone) {
-      this._over.add(data.stream); // no need to unfollow it
-    }
     if (data.bundle || data.gone) {
       // Nothing more will come for it (after `end`, a late view may still ask for the bundle).
       this._listeners.delete(data.stream);
     }
   }
 
-  private _close(): void {
-    this._closed = true;
-    this._listeners.clear();
-    this._onClosed();
-  }
-
   private _comm: Kernel.IComm | null = null;
-  private _closed = false;
+  private _opened = false;
   private _listeners = new Map<string, Set<IStreamListener>>();
-  private _over = new Set<string>();
 }
 
-/** The stream host the plugin registers: finds a renderer's kernel, keeps one link each. */
+/** The stream host the plugin registers: a link per kernel connection of each notebook. */
 export class StreamHub implements IStreamHost {
-  constructor(private _tracker: INotebookTracker) {}
+  constructor(private _tracker: INotebookTracker) {
+    const watch = (panel: NotebookPanel) => {
+      const context = panel.sessionContext;
+      const link = () => {
+        const kernel = context.session?.kernel;
+        if (kernel) {
+          this._link(kernel).ensure();
+        }
+      };
+      context.kernelChanged.connect(link);
+      context.statusChanged.connect(link);
+      link();
+    };
+    _tracker.forEach(watch);
+    _tracker.widgetAdded.connect((_, panel) => watch(panel));
+  }
 
   follow(
     node: HTMLElement,
@@ -103,23 +125,22 @@ export class StreamHub implements IStreamHost {
     if (!kernel) {
       return null;
     }
-    let link = this._links.get(kernel.id);
-    if (!link || !link.usable) {
-      const id = kernel.id;
-      link = new KernelLink(kernel, () => {
-        if (this._links.get(id) === link) {
-          this._links.delete(id);
-        }
-      });
-      this._links.set(id, link);
-    }
-    const linked = link;
-    linked.add(streamId, listener);
+    const link = this._link(kernel);
+    link.add(streamId, listener);
     return {
-      send: data => linked.send(data),
-      dispose: () => linked.remove(streamId, listener)
+      send: data => link.send(data),
+      dispose: () => link.remove(streamId, listener)
     };
   }
 
-  private _links = new Map<string, KernelLink>();
+  private _link(kernel: Kernel.IKernelConnection): KernelLink {
+    let link = this._links.get(kernel);
+    if (!link) {
+      link = new KernelLink(kernel);
+      this._links.set(kernel, link);
+    }
+    return link;
+  }
+
+  private _links = new WeakMap<Kernel.IKernelConnection, KernelLink>();
 }

@@ -45,8 +45,8 @@ def saved_response(server: Server, name: str, index: int, status: str = "done") 
     while True:
         nb = nbformat.read(server.root / name, as_version=4)
         outputs = nb.cells[index].get("outputs", [])
-        data = outputs[-1].get("data", {}) if outputs else {}
-        payload = data.get(RESPONSE_MIME)
+        shown = [o["data"][RESPONSE_MIME] for o in outputs if RESPONSE_MIME in o.get("data", {})]
+        payload = shown[-1] if shown else None
         if payload and payload["status"] == status:
             return dict(payload)
         if time.monotonic() > deadline:
