@@ -26,6 +26,7 @@ FILE_NAME = "batch.sqlite3"
 # Transport details that do not change the answer: the same question streamed or not is the same.
 _NOT_SHAPING = ("stream", "stream_options")
 _CHUNK = 500  # keys per look-up: under SQLite's limit on bound parameters
+_SETUP_TRIES = 100  # 5 s of retries while another connection sets a new file up
 
 
 def request_key(provider: str, base_url: str, body: Mapping[str, Any], schema: Any = None) -> str:
@@ -74,17 +75,29 @@ class AnswerCache:
             self._db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
-                "usage TEXT NOT NULL, created REAL NOT NULL)"
-            )
+            self._set_up()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(
                 f"Cannot use the batch cache at {self.path} ({exc}). Pass cache_dir= a writable "
                 "folder (or set GLM_CACHE_DIR), or cache=False to run without one."
             ) from None
+
+    def _set_up(self) -> None:
+        # Two connections opening a new file at once race to switch it to WAL, and SQLite
+        # answers the loser "database is locked" at once, without waiting out the timeout.
+        for attempt in range(_SETUP_TRIES):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, "
+                    "text TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL)"
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _SETUP_TRIES - 1:
+                    raise
+                time.sleep(0.05)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Cached]:
         """The stored answers among `keys`."""
