@@ -449,11 +449,16 @@ export class ResponseRenderer
     // Footer
     setText(this._footer.node, footerText(data));
     this.toggleClass('jp-GLM-streaming', streaming);
-    if (this.node.dataset.status !== data.status) {
-      this.node.dataset.status = data.status;
-    }
 
-    await Promise.all(pending);
+    try {
+      await Promise.all(pending);
+    } finally {
+      // The status says what is on screen: it changes once the parts above have rendered,
+      // unless a newer payload has taken over (its own paint sets it).
+      if (this._data === data && this.node.dataset.status !== data.status) {
+        this.node.dataset.status = data.status;
+      }
+    }
     // The benchmarks read these: how long one update took, at what answer length.
     performance.measure('glm-paint', {
       start: started,

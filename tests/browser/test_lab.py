@@ -209,6 +209,7 @@ def test_chat_panel_send_and_enter(page: Any, server: Server) -> None:
         m["content"] for m in server.sim.requests[-1]["body"]["messages"] if m["role"] == "user"
     ]
     assert sent == ["How do I sort a list of numbers?", "And in reverse?"]
-    assert not panel.locator("button.widget-button:has-text('Send')").is_disabled()
+    # The panel frees the button once the kernel has finished the reply, a message after it.
+    panel.locator("button.widget-button:has-text('Send'):enabled").wait_for()
     shot(page, "lab-11-chat-panel-follow-up")
     page.js_errors.check()
