@@ -50,6 +50,44 @@ class Message:
     name: str | None = None
     images: tuple[Image, ...] = ()
 
+    def as_dict(self) -> dict[str, Any]:
+        """The message as JSON (the run log): pictures as what they were, never their bytes."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.reasoning:
+            out["reasoning"] = self.reasoning
+        if self.tool_calls:
+            out["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
+            ]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        if self.name is not None:
+            out["name"] = self.name
+        if self.images:
+            out["images"] = [f"{i.label} ({i.brief()})" for i in self.images]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """A message back from `as_dict`; pictures, whose bytes were not kept, come back as a
+        line of its text saying what they were."""
+        content = str(data.get("content", ""))
+        left_out = "; ".join(str(i) for i in data.get("images", ()))
+        if left_out:
+            content += f"\n\n[picture not kept: {left_out}]"
+        name, call_id = data.get("name"), data.get("tool_call_id")
+        return cls(
+            str(data["role"]),
+            content,
+            reasoning=str(data.get("reasoning", "")),
+            tool_calls=tuple(
+                ToolCall(str(c["id"]), str(c["name"]), str(c.get("arguments", "")))
+                for c in data.get("tool_calls", ())
+            ),
+            tool_call_id=None if call_id is None else str(call_id),
+            name=None if name is None else str(name),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

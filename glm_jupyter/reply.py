@@ -76,6 +76,7 @@ class Reply:
         self.context: list[dict[str, Any]] = []  # what context went with the question
         self.context_line = ""
         self.steps: list[dict[str, Any]] | None = None  # agent runs: the tool calls so far
+        self.compactions: list[dict[str, Any]] = []  # agent runs: each fit to the window
         self.started = time.monotonic()
         self.first_token_at: float | None = None
         self.answer_started_at: float | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -120,14 +121,27 @@ def classroom(shell: Any, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     session.policy = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _runs_kept_apart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Agent run logs of kernels started by module fixtures stay out of the home folder too."""
+    saved = os.environ.get("GLM_RUNS_DIR")
+    os.environ["GLM_RUNS_DIR"] = str(tmp_path_factory.mktemp("glm-runs-shared"))
+    yield
+    if saved is None:
+        os.environ.pop("GLM_RUNS_DIR", None)
+    else:
+        os.environ["GLM_RUNS_DIR"] = saved
+
+
 @pytest.fixture(autouse=True)
 def _own_cache_dir(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    """Each test's model listings (and default batch cache) in a folder of its own."""
+    """Each test's model listings, default batch cache and agent run logs in folders of its own."""
     from glm_jupyter.wire.listing import forget
 
     monkeypatch.setenv("GLM_CACHE_DIR", str(tmp_path_factory.mktemp("glm-cache")))
+    monkeypatch.setenv("GLM_RUNS_DIR", str(tmp_path_factory.mktemp("glm-runs")))
     forget()
     yield
     forget()

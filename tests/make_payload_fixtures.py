@@ -3,7 +3,7 @@
 `python -m tests.make_payload_fixtures` (from the repository root) writes them to
 labextension/test/fixtures/, where the vitest suite validates them against the same schemas
 as tests/test_payload_schemas.py. Names start with the schema they follow: `response-*`,
-`step-*`.
+`step-*`, `run-*`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from IPython.utils.capture import capture_output
 
 from glm_jupyter.display.bundle import MIME_TYPE
 from glm_jupyter.display.step import STEP_MIME
+from glm_jupyter.schemas import RUN_MIME
 from glm_jupyter.simulator import Simulator
 
 from .helpers import calls
@@ -84,6 +85,10 @@ def _steps(bundles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b[STEP_MIME] for b in bundles if STEP_MIME in b]
 
 
+def _headers(bundles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b[RUN_MIME] for b in bundles if RUN_MIME in b]
+
+
 def _last(
     payloads: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool], index: int = -1
 ) -> dict[str, Any]:
@@ -103,11 +108,19 @@ def collect(shell: Any, start: Start) -> Payloads:
     out["response-streaming"] = _last(replies, lambda p: p["status"] == "streaming")
     out["response-done"] = replies[-1]
 
-    # An agent run: a read-only call, code streamed in as it is written, then the answer.
+    # An agent run: a plan, a read-only call, code streamed in as it is written, the answer.
+    plan = {
+        "explanation": "Look first, then compute.",
+        "plan": [
+            {"step": "See what is there", "status": "in_progress"},
+            {"step": "Compute the mean", "status": "pending"},
+        ],
+    }
     sim = start(
         {
             "tool_stream": True,
             "turns": [
+                calls(("update_plan", plan)),
                 calls(("list_variables", {}), reasoning="First, what is there?"),
                 {
                     **calls(
@@ -133,6 +146,9 @@ def collect(shell: Any, start: Start) -> Payloads:
     out["step-read-only"] = _last(steps, lambda s: s["approval"] == "read-only")
     out["step-running"] = _last(steps, lambda s: s["status"] == "running")
     out["step-done"] = _last(steps, lambda s: s["tool"] == "run_python" and s["status"] == "done")
+    headers = _headers(bundles)
+    out["run-running"] = _last(headers, lambda h: h["status"] == "running" and bool(h["plan"]))
+    out["run-done"] = headers[-1]
 
     # A call the person rejects, then a call they interrupt while being asked.
     sim = start(

@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ..errors import ClassroomLimitError, InputError
+from .budget import Budget
 from .loop import AgentRun
 
 if TYPE_CHECKING:
@@ -64,7 +65,20 @@ class Agents:
             figures=figures,
         )
         tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
-        run = AgentRun(session, request, s, tools, notebook=session.in_notebook(s), figures=figures)
+        budget = Budget.of(request, s)
+        budget.check_priced(s.model, s.provider.name)
+        known = catalog.find(s.model, s.provider.name)
+        window = s.context_window or (known.context if known is not None else 0)
+        run = AgentRun(
+            session,
+            request,
+            s,
+            tools,
+            notebook=session.in_notebook(s),
+            figures=figures,
+            budget=budget,
+            window=window,
+        )
         self.last = run
         self.running = True
         try:

@@ -1,4 +1,5 @@
-"""Where glm-jupyter keeps what it caches on disk (batch answers, model listings)."""
+"""Where glm-jupyter keeps what it caches on disk (batch answers, model listings) and the logs of
+agent runs."""
 
 from __future__ import annotations
 
@@ -12,3 +13,17 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     configured = env.get("GLM_CACHE_DIR", "").strip()
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "glm-jupyter"
+
+
+def runs_dir(env: Mapping[str, str] | None = None) -> Path:
+    """`GLM_RUNS_DIR`, else `$XDG_DATA_HOME/glm-jupyter/runs`, else
+    `~/.local/share/glm-jupyter/runs`."""
+    env = os.environ if env is None else env
+    configured = env.get("GLM_RUNS_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    # Run logs are the person's own records, not a cache to clear: they live with data.
+    # The XDG rule: a relative XDG_DATA_HOME is ignored.
+    data = Path(env.get("XDG_DATA_HOME", "").strip()).expanduser()
+    base = data if data.is_absolute() else Path.home() / ".local" / "share"
+    return base / "glm-jupyter" / "runs"

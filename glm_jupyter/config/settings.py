@@ -77,7 +77,18 @@ class GLM(Configurable):
     allow_auto = Bool(True, help="Allow --auto: agent tool calls without approval.").tag(
         config=True
     )
-    max_steps = Int(20, help="Most tool-calling turns in one agent run.").tag(config=True)
+    max_steps = Int(20, help="Most tool-calling turns in one agent run (0: no limit).").tag(
+        config=True
+    )
+    max_time = Unicode(
+        "", help='Longest time one agent run may take: "2h", "90m", "45s" ("": no limit).'
+    ).tag(config=True)
+    max_cost = Float(
+        0.0, help="Most USD one agent run may spend, at the catalog's prices (0: no limit)."
+    ).tag(config=True)
+    context_window = Int(
+        0, help="The model's window in tokens, for models the catalog does not know (0: ask it)."
+    ).tag(config=True)
     tool_timeout = Float(120.0, help="Seconds one run_python call may take.").tag(config=True)
     tool_output_chars = Int(4000, help="Characters of tool output the model gets.").tag(config=True)
     renderer = CaselessStrEnum(
@@ -116,6 +127,9 @@ class Settings:
     allow_agent: bool
     allow_auto: bool
     max_steps: int
+    max_time: str
+    max_cost: float
+    context_window: int
     tool_timeout: float
     tool_output_chars: int
     sources: Mapping[str, str] = field(default_factory=dict)

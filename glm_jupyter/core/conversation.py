@@ -41,6 +41,13 @@ class Conversation:
         """Keep an agent run's messages exactly as they were sent and received."""
         self.messages.extend(messages)
 
+    def adopt(self, messages: Sequence[Message]) -> None:
+        """Continue from an agent run's messages as last sent, system prompt first (after a
+        compaction they are shorter than what happened; a resumed run brings its own)."""
+        if messages and messages[0].role == "system":
+            self.system, messages = messages[0].content, messages[1:]
+        self.messages[:] = list(messages)
+
     def reset(self) -> None:
         """Forget everything: the next request starts a new conversation."""
         self.messages.clear()

@@ -51,6 +51,7 @@ def response_json(
         "simulator": bool(reply.server),
         "context": reply.context,
         **({"steps": reply.steps} if reply.steps is not None else {}),
+        **({"compactions": reply.compactions} if reply.compactions else {}),
         **({"stream_id": stream_id} if stream_id else {}),
         **({"reasoning_omitted": reasoning_omitted} if reasoning_omitted else {}),
     }

@@ -123,6 +123,12 @@ class DisplayRenderer:
         if self._channel is not None:
             self._channel.end(self._stream_id, reply.status, final)
 
+    def show_again(self, reply: Reply) -> None:
+        """Replace the finished display with the reply as it is now (an agent run folds the
+        reasoning of its older turns away)."""
+        if self._handle is not None or self._publish is not None:
+            self._send(bundle(reply), update=True)
+
 
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 

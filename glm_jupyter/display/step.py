@@ -26,15 +26,17 @@ class Step:
     elapsed: float = 0.0
     status: str = "waiting"  # waiting, running, done, error, rejected, interrupted
 
-    def as_dict(self) -> dict[str, Any]:
-        """The step as the response JSON carries it."""
+    def as_dict(self, *, brief: bool = False) -> dict[str, Any]:
+        """The step as the response JSON carries it; `brief` clips the arguments, reasoning
+        and output (older steps of a long run, whose whole record is in the run log)."""
+        clipped = _brief if brief else _whole
         return {
             "index": self.index,
             "tool": self.tool,
-            "arguments": self.arguments,
-            "reasoning": self.reasoning,
+            "arguments": clipped(self.arguments, BRIEF_ARGUMENTS),
+            "reasoning": clipped(self.reasoning, BRIEF_TEXT),
             "approval": self.approval,
-            "output": self.output,
+            "output": clipped(self.output, BRIEF_TEXT),
             "elapsed_s": round(self.elapsed, 3),
             "status": self.status,
         }
@@ -50,12 +52,29 @@ class Step:
             return None
         return code if isinstance(code, str) else None
 
-    def markdown(self) -> str:
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        """A step back from its record (a resumed run's earlier steps)."""
+        return cls(
+            int(data["index"]),
+            str(data["tool"]),
+            str(data.get("arguments", "")),
+            str(data.get("reasoning", "")),
+            approval=str(data.get("approval", "pending")),
+            output=str(data.get("output", "")),
+            elapsed=float(data.get("elapsed_s", 0.0)),
+            status=str(data.get("status", "done")),
+        )
+
+    def markdown(self, *, brief: bool = False) -> str:
         """The step card for front ends without the labextension."""
         try:
             shown = show_arguments(self.tool, json.loads(self.arguments or "{}"))
         except ValueError:
             shown = self.arguments
+        if brief:
+            line = _first_line(shown)
+            return f"**Step {self.index} · `{self.tool}`** · {self.status} · `{line}`\n"
         language = "python" if self.tool == "run_python" else "json"
         head = f"**Step {self.index} · `{self.tool}`** · {self.approval} · {self.status}"
         if self.elapsed:
@@ -67,6 +86,25 @@ class Step:
                 f"{self.output}\n```\n\n</details>\n"
             )
         return body
+
+
+BRIEF_ARGUMENTS, BRIEF_TEXT = 2_000, 300
+
+
+def _whole(text: str, limit: int) -> str:
+    return text
+
+
+def _brief(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}… [{len(text) - limit + 40:,} characters in the run log]"
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = line.replace("`", "'")
+    return line if len(line) <= 80 else line[:77] + "..."
 
 
 class StepView:
@@ -85,11 +123,19 @@ class StepView:
                 return
             print(f"[step {s.index}] {s.tool} · {s.approval} · {s.status} · {s.elapsed:.2f} s")
             return
+        self._send(brief=False)
+
+    def collapse(self) -> None:
+        """Shrink the finished card to a line (the run has moved on; the log keeps it)."""
+        if self.notebook and self._handle is not None:
+            self._send(brief=True)
+
+    def _send(self, *, brief: bool) -> None:
         from IPython.display import display
 
         bundle = {
-            STEP_MIME: self.step.as_dict(),
-            "text/markdown": self.step.markdown(),
+            STEP_MIME: self.step.as_dict(brief=brief),
+            "text/markdown": self.step.markdown(brief=brief),
             "text/plain": f"Step {self.step.index}: {self.step.tool} ({self.step.status})",
         }
         if self._handle is None:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -240,6 +241,39 @@ def export(agents: Agents, path: str) -> str:
     joined = "\n\n".join(f"# step {step.index}\n{step.code}" for step in steps)
     agents.session.shell.set_next_input(joined, replace=False)
     return f"Placed the code of {len(steps)} step(s) in a new cell below."
+
+
+def runs_listing(folder: Path | None = None, limit: int = 20) -> tuple[str, str]:
+    """`%glm runs`: the newest agent runs kept on disk, as Markdown and as plain text."""
+    from ..agent.runlog import list_runs
+    from ..config.paths import runs_dir
+    from ..context.summaries.base import escape
+
+    folder = runs_dir() if folder is None else folder
+    runs = list_runs(folder, limit)
+    if not runs:
+        text = f"No agent runs yet. Each `%%glm --agent` run will be logged in `{folder}`."
+        return text, text.replace("`", "")
+    kept = sum(1 for _ in folder.glob("*.jsonl"))
+    rows = [
+        [r.id, f"{r.started:%Y-%m-%d %H:%M}", r.status, str(r.steps), r.model, r.question]
+        for r in runs
+    ]
+    head = ["run", "started", "status", "steps", "model", "question"]
+    table = [f"| {' | '.join(head)} |", "|---|---|---|---:|---|---|"]
+    table += [f"| `{r[0]}` | " + " | ".join(escape(c) for c in r[1:]) + " |" for r in rows]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
+    plain = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in [head, *rows]
+    ]
+    shown = f"The newest {len(runs)} of {kept} runs. " if kept > len(runs) else ""
+    notes = (
+        f"{shown}Kept in `{folder}`, one `.jsonl` file per run: deleting a file deletes that "
+        "run. `%glm resume ID` continues a run (the start of its ID is enough), "
+        "`%glm resume` the newest."
+    )
+    return "\n".join(table) + "\n\n" + notes, "\n".join(plain) + "\n\n" + notes.replace("`", "")
 
 
 async def mcp(agents: Agents, text: str) -> None:

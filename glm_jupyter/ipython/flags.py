@@ -16,6 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..config.catalog import EFFORTS
 from ..config.settings import SETTING_NAMES
 from ..core.request import ContextRequest, Request
+from ..durations import parse_duration
 from ..errors import InputError
 
 # Flags whose value is optional: on a `%glm` line they take the next word only if it fits.
@@ -146,7 +147,22 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
     help="Agent mode: the model may run code and tools in this kernel, with approval.",
 )
 @argument("--auto", action="store_true", help="Agent mode without approval (implies --agent).")
-@argument("--max-steps", type=int, metavar="N", help="Most tool-calling turns (default 20).")
+@argument(
+    "--max-steps", type=int, metavar="N", help="Most tool-calling turns (default 20; 0: no limit)."
+)
+@argument(
+    "--time",
+    dest="max_time",
+    metavar="DURATION",
+    help='Longest time the agent run may take: "2h", "90m", "45s".',
+)
+@argument(
+    "--max-cost",
+    dest="max_cost",
+    type=float,
+    metavar="USD",
+    help="Most USD the agent run may spend.",
+)
 @argument(
     "--map",
     metavar="COLUMN",
@@ -238,8 +254,15 @@ def to_request(args: Any, prompt: str) -> Request:
         images=tuple(args.images),
         figure=args.figure,
     )
-    if args.max_steps is not None and args.max_steps < 1:
-        raise UsageError(f"--max-steps needs at least 1; got {args.max_steps}.")
+    if args.max_steps is not None and args.max_steps < 0:
+        raise UsageError(f"--max-steps needs 0 (no limit) or more; got {args.max_steps}.")
+    if args.max_time is not None:
+        try:
+            parse_duration(args.max_time)
+        except ValueError as exc:
+            raise UsageError(f"--time: {exc}") from None
+    if args.max_cost is not None and args.max_cost <= 0:
+        raise UsageError(f"--max-cost needs an amount of USD above 0; got {args.max_cost}.")
     if args.map is not None:
         raise UsageError(
             "--map runs a batch from a %%glm cell: the flags on its first line, the prompt below."

@@ -23,9 +23,16 @@ _CONTEXT = "--map sends each row on its own, without kernel context"
 # (are such flags on the line?, why they cannot go with --map and what to do instead)
 _REFUSED: list[tuple[Any, str]] = [
     (
-        lambda a: a.agent or a.auto or a.max_steps is not None,
+        lambda a: (
+            a.agent
+            or a.auto
+            or a.max_steps is not None
+            or a.max_time is not None
+            or a.max_cost is not None
+        ),
         "--map asks one question per row and stores the answers; --agent runs tools in this "
-        "kernel until a task is done. Drop --agent/--auto/--max-steps, or loop over the rows "
+        "kernel until a task is done. Drop --agent/--auto/--max-steps/--time/--max-cost, or "
+        "loop over the rows "
         "yourself with %%glm --agent.",
     ),
     (

@@ -157,6 +157,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "the last agent run's approved code, in a new cell or in a notebook file.",
         ),
         Subcommand(
+            "runs",
+            NOTHING,
+            lambda c, f: show(*commands.runs_listing()),
+            "the agent runs kept on disk, newest first, and where they are.",
+        ),
+        Subcommand(
             "mcp",
             MCP_VERB,
             _mcp_needs_the_loop,

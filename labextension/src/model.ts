@@ -71,6 +71,19 @@ export interface IResponse {
   stream_id?: string;
   /** A fallback update's reasoning is only its tail: characters left out before it. */
   reasoning_omitted?: number;
+  /** Agent runs: each time the prompt was compacted to fit the model's window. */
+  compactions?: ICompaction[];
+}
+
+/** One compaction of an agent run's prompt. */
+export interface ICompaction {
+  step: number;
+  kind: 'shrink' | 'summary' | string;
+  tokens_before: number;
+  tokens_after: number;
+  shrunk_results: number;
+  folded_steps: number;
+  window: number;
 }
 
 /* ----------------------------------------------------------- payload keys */
@@ -100,7 +113,19 @@ export const RESPONSE_KEYS: KeyFlags<IResponse> = {
   context: true,
   steps: false,
   stream_id: false,
-  reasoning_omitted: false
+  reasoning_omitted: false,
+  compactions: false
+};
+
+/** The keys of `ICompaction`. */
+export const COMPACTION_KEYS: KeyFlags<ICompaction> = {
+  step: true,
+  kind: true,
+  tokens_before: true,
+  tokens_after: true,
+  shrunk_results: true,
+  folded_steps: true,
+  window: true
 };
 
 /** The keys of `IUsage`. */

@@ -8,6 +8,7 @@ import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 
 import {
+  COMPACTION_KEYS,
   CONTEXT_ITEM_KEYS,
   footerText,
   IResponse,
@@ -33,12 +34,15 @@ function readJson(path: string): Json {
 
 const responseSchema = readJson(join(SCHEMAS, 'response.schema.json'));
 const stepSchema = readJson(join(SCHEMAS, 'step.schema.json'));
+const runSchema = readJson(join(SCHEMAS, 'run.schema.json'));
 
 const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
 ajv.addSchema(stepSchema);
 ajv.addSchema(responseSchema);
+ajv.addSchema(runSchema);
 const validateResponse = ajv.getSchema(responseSchema.$id) as ValidateFunction;
 const validateStep = ajv.getSchema(stepSchema.$id) as ValidateFunction;
+const validateRun = ajv.getSchema(runSchema.$id) as ValidateFunction;
 
 /** Ajv's errors as short strings: none when `data` is valid. */
 function errors(validate: ValidateFunction, data: unknown): string[] {
@@ -48,7 +52,7 @@ function errors(validate: ValidateFunction, data: unknown): string[] {
 }
 
 /** The fixtures python -m tests.make_payload_fixtures wrote, by name. */
-function fixtures(prefix: 'response' | 'step'): [string, Json][] {
+function fixtures(prefix: 'response' | 'step' | 'run'): [string, Json][] {
   return readdirSync(FIXTURES)
     .filter(name => name.startsWith(`${prefix}-`) && name.endsWith('.json'))
     .sort()
@@ -65,17 +69,19 @@ function requiredKeys(flags: Record<string, boolean>): string[] {
 
 describe('the schema files', () => {
   it('are draft 2020-12 and name their MIME types', () => {
-    for (const schema of [responseSchema, stepSchema]) {
+    for (const schema of [responseSchema, stepSchema, runSchema]) {
       expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     }
     expect(responseSchema.description).toContain(RESPONSE_MIME);
     expect(stepSchema.description).toContain(STEP_MIME);
+    expect(runSchema.description).toContain('application/vnd.glm.run+json');
   });
 });
 
 describe('payloads made by the Python package', () => {
   const responses = fixtures('response');
   const steps = fixtures('step');
+  const runs = fixtures('run');
 
   it('are there for every reply status', () => {
     expect(new Set(responses.map(([, p]) => p.status))).toEqual(
@@ -93,6 +99,10 @@ describe('payloads made by the Python package', () => {
 
   it.each(steps)('%s validates against step.schema.json', (_, payload) => {
     expect(errors(validateStep, payload)).toEqual([]);
+  });
+
+  it.each(runs)('%s validates against run.schema.json', (_, payload) => {
+    expect(errors(validateRun, payload)).toEqual([]);
   });
 
   it.each(responses)('%s has only keys model.ts knows', (_, payload) => {
@@ -153,7 +163,8 @@ describe('model.ts against the schemas', () => {
     ['IToolCall', defs.tool_call, TOOL_CALL_KEYS],
     ["IToolCall['function']", defs.tool_call.properties.function, TOOL_FUNCTION_KEYS],
     ['IContextItem', defs.context_item, CONTEXT_ITEM_KEYS],
-    ['IStep', stepSchema, STEP_KEYS]
+    ['IStep', stepSchema, STEP_KEYS],
+    ['ICompaction', responseSchema.properties.compactions.items, COMPACTION_KEYS]
   ];
   // Keys the package always writes that model.ts still reads as optional, so that the
   // renderer copes with payloads that lack them.

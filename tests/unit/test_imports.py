@@ -18,7 +18,7 @@ PACKAGE = Path(glm_jupyter.__file__).parent
 # Lowest first: a module may import its own stage and the stages below, never a peer or above.
 # The base modules (the vocabulary every stage speaks) may use one another, in no circle.
 STAGES: list[set[str]] = [
-    {"_version", "errors", "redact", "messages", "reply", "schemas"},
+    {"_version", "errors", "redact", "messages", "reply", "schemas", "durations"},
     {"config"},
     {"wire", "context"},
     {"display"},

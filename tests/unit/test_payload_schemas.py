@@ -26,6 +26,7 @@ from glm_jupyter.messages import (
     UsageReport,
 )
 from glm_jupyter.reply import Reply
+from glm_jupyter.schemas import RUN_MIME
 
 from .. import make_payload_fixtures
 from ..helpers import CONTRACT_KEYS
@@ -45,6 +46,7 @@ def _validator(name: str) -> Draft202012Validator:
 
 RESPONSE = _validator("response")
 STEP = _validator("step")
+RUN = _validator("run")
 
 
 def _reply(*events: Event, model: str = "glm-5", provider: str = "zai") -> Reply:
@@ -87,7 +89,7 @@ def test_unknown_schema_name() -> None:
 
 
 def test_mime_types_name_the_schemas() -> None:
-    assert schemas.MIME_SCHEMAS == {MIME_TYPE: "response", STEP_MIME: "step"}
+    assert schemas.MIME_SCHEMAS == {MIME_TYPE: "response", STEP_MIME: "step", RUN_MIME: "run"}
 
 
 def test_schema_required_keys_cover_the_contract() -> None:
@@ -166,6 +168,17 @@ def _agent_with_steps() -> Reply:
         Step(2, "run_python", '{"code": "1/0"}', "", "auto", "ZeroDivisionError", 0.2, "error"),
     ]
     reply.steps = [s.as_dict() for s in steps]
+    reply.compactions = [
+        {
+            "step": 2,
+            "kind": "shrink",
+            "tokens_before": 9000,
+            "tokens_after": 5000,
+            "shrunk_results": 3,
+            "folded_steps": 0,
+            "window": 10000,
+        }
+    ]
     reply.end("done")
     return reply
 
@@ -272,13 +285,15 @@ def _fixtures() -> dict[str, dict[str, Any]]:
 
 
 def _schema_of(name: str) -> Draft202012Validator:
-    return RESPONSE if name.startswith("response-") else STEP
+    return {"response": RESPONSE, "step": STEP, "run": RUN}[name.split("-")[0]]
 
 
 def test_committed_fixtures_validate() -> None:
     fixtures = _fixtures()
     prefixes = {name.split("-")[0] for name in fixtures}
-    assert prefixes == {"response", "step"}, "python -m tests.make_payload_fixtures writes them"
+    assert prefixes == {"response", "step", "run"}, (
+        "python -m tests.make_payload_fixtures writes them"
+    )
     for name, payload in fixtures.items():
         assert _errors(_schema_of(name), payload) == [], name
     statuses = {p["status"] for n, p in fixtures.items() if n.startswith("response-")}

@@ -90,6 +90,9 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
         "allow_agent",
         "allow_auto",
         "max_steps",
+        "max_time",
+        "max_cost",
+        "context_window",
         "tool_timeout",
         "tool_output_chars",
     ]
@@ -98,7 +101,8 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
 def test_flags_named_after_a_setting_become_settings_overrides() -> None:
     line = (
         "-m glm-5 -p vllm --no-think --effort HIGH -t 0.2 --max-tokens 9 -s terse --tutor "
-        "--no-rows --budget 300 --max-steps 4 --json --new --cells 2 -o out"
+        "--no-rows --budget 300 --max-steps 4 --time 1h30m --max-cost 2.5 "
+        "--json --new --cells 2 -o out"
     )
     request = to_request(parse(line), "hi")
     assert dict(request.flags) == {
@@ -113,6 +117,8 @@ def test_flags_named_after_a_setting_become_settings_overrides() -> None:
         "send_rows": False,
         "summary_tokens": 300,
         "max_steps": 4,
+        "max_time": "1h30m",
+        "max_cost": 2.5,
     }
     dests = {action.dest for action in glm.parser._actions}
     assert set(to_request(parse(""), "hi").flags) == dests & SETTING_NAMES
