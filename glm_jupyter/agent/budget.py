@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from ..core.request import Request
 
 CONTINUE = (
-    "Everything so far is kept in the conversation: a new `%%glm --agent` cell goes on from "
-    "here, with its own budget (--max-steps, --time, --max-cost)."
+    "Everything so far is kept: `%glm resume` goes on with this run, with a new budget if "
+    "you give one (--max-steps, --time, --max-cost)."
 )
 
 

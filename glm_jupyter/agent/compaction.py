@@ -76,6 +76,19 @@ class Meter:
         self.overhead = overhead  # characters sent with every prompt besides messages (tools)
         self.per_char = 1 / 3
         self.calibrated = False
+        # The list last counted, how much of it, and its characters: a run's messages grow at
+        # their end between compactions, so each message is counted once, not once a step.
+        self._counted: tuple[Sequence[Message] | None, int, int] = (None, 0, 0)
+
+    def chars(self, messages: Sequence[Message]) -> int:
+        """`chars(messages)`, counting only what was appended since the last call on the same
+        list."""
+        seen, length, total = self._counted
+        if messages is not seen or len(messages) < length:
+            length, total = 0, 0
+        total += chars(messages[length:])
+        self._counted = (messages, len(messages), total)
+        return total
 
     def observe(self, sent_chars: int, prompt_tokens: int) -> None:
         """Learn from a prompt the server counted."""
@@ -85,7 +98,7 @@ class Meter:
 
     def tokens(self, messages: Sequence[Message]) -> int:
         """Estimated prompt tokens for these messages, with a margin."""
-        return math.ceil((chars(messages) + self.overhead) * self.per_char * 1.05)
+        return math.ceil((self.chars(messages) + self.overhead) * self.per_char * 1.05)
 
 
 def tail_start(messages: Sequence[Message], keep_steps: int = KEEP_STEPS) -> int:

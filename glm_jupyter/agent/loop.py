@@ -31,7 +31,7 @@ from ..display.run_header import RunHeader, RunState
 from ..display.step import Step, StepView
 from ..display.trail import Trail
 from ..errors import AgentStopped, InputError, ToolError
-from ..messages import Image, Message, ToolCall
+from ..messages import Image, Message, ToolCall, Usage
 from ..wire.rawtools import parse_raw_tool_calls
 from . import compaction
 from .budget import CONTINUE, Budget
@@ -103,6 +103,7 @@ class AgentRun:
         self.trail = Trail()
         self.stop_requested = False
         self.timeline: list[float] = []  # CPU time as each tool-calling turn begins (benchmarks)
+        self.usages: list[Usage] = []  # each model turn's, in order
         self.log: RunLog | None = None  # the run log on disk, once the run has one
         self.log_problem = ""  # why the run log stopped being written, if it did
 
@@ -240,7 +241,8 @@ class AgentRun:
         """Add a turn's usage and cost to the run's, and learn the prompt's size from it."""
         usage = reply.usage
         if usage is not None:
-            self.meter.observe(compaction.chars(messages), usage.prompt_tokens)
+            self.usages.append(usage)
+            self.meter.observe(self.meter.chars(messages), usage.prompt_tokens)
             st = self.state
             st.prompt_tokens += usage.prompt_tokens
             st.completion_tokens += usage.completion_tokens
@@ -390,7 +392,8 @@ class AgentRun:
         if self.log_problem and self.last_turn is not None:
             self.last_turn.reply.notes.append(self.log_problem)
         self._show_trail()
-        self.state.status, self.state.note = status, reason or self.log_problem
+        self.state.status = status
+        self.state.note = reason or self.log_problem or self.state.note
         st = self.state
         usage = {
             "prompt_tokens": st.prompt_tokens,
@@ -420,7 +423,7 @@ class AgentRun:
         if self.last_turn is not None:
             self.last_turn.reply.notes.append(
                 "Interrupted: the run stopped here; what happened so far is kept in the "
-                "conversation."
+                "conversation, and `%glm resume` goes on with the run."
             )
 
     # --- one tool call ---------------------------------------------------------------------

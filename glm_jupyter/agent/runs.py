@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ClassroomLimitError, InputError
 from .budget import Budget
 from .loop import AgentRun
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from ..config.settings import Settings
     from ..core.request import Request
     from ..core.session import Session
+    from ..core.turn import Turn
     from ..reply import Reply
+    from .executor import KernelExecutor
     from .mcp import McpServers
 
 
@@ -43,14 +48,53 @@ class Agents:
         return s
 
     async def run(self, request: Request) -> Reply:
-        """Build the tools, run the agent, store `-o`, and raise what stopped it."""
+        """Build the tools, run the agent (or resume a run), store `-o`, and raise what
+        stopped it."""
+        if request.resume is not None:
+            return await self.resume(request)
+        run, _ = self.prepare(request, self.settings(request))
+        return await self._drive(request, run, run.run())
+
+    async def resume(self, request: Request) -> Reply:
+        """`%glm resume [ID]`: go on with a logged run, in this kernel or after a restart."""
+        from ..config.paths import runs_dir
+        from . import resume
+        from .runlog import KERNEL, RunLog
+        from .runread import load_run
+
+        record = load_run(runs_dir(), request.resume or None)
+        resume.check_resumable(record)
+        given = dict(request.flags)
+        for name, value in (("model", record.model), ("provider", record.provider)):
+            if given.get(name) is None and value:
+                given[name] = value  # the run goes on with the model it was made with
+        request = dataclasses.replace(request, flags=given)
+        s = self.settings(request)
+        run, executor = self.prepare(request, s)
+        log = RunLog.reopen(record, scrub=self.session.pipeline.endpoint(s).scrub)
+        run.state.run_id = log.id
+        told, note = resume.stopped_note(record), f"Resumed run {record.id}."
+        if record.kernel_session != KERNEL:
+            approved = True
+            if record.approved_code and not request.auto:
+                decision = await run.approver.ask(
+                    "run_python", {"code": resume.replay_code(record)}
+                )
+                approved = decision.runs
+            replay = resume.run_again(record, executor, approved)
+            told, note = replay.told, replay.note
+        run.state.note = note
+        log.resumed({"kernel": KERNEL, "budget": run.budget.as_dict(), "note": note})
+        return await self._drive(request, run, run.resume(record, log, told))
+
+    def prepare(self, request: Request, s: Settings) -> tuple[AgentRun, KernelExecutor]:
+        """A run with this kernel's tools and the request's budgets, and its executor."""
         from ..config import catalog
         from .executor import KernelExecutor
         from .kernel_tools import Figures, builtin_tools
         from .tools import USER_TOOLS
 
         session = self.session
-        s = self.settings(request)
         executor = KernelExecutor(session.shell, timeout=s.tool_timeout)
         # Figures go back as pictures only to a model known to see: a text model's server
         # would refuse the whole request.
@@ -79,10 +123,17 @@ class Agents:
             budget=budget,
             window=window,
         )
+        return run, executor
+
+    async def _drive(
+        self, request: Request, run: AgentRun, going: Coroutine[Any, Any, tuple[Turn, Any]]
+    ) -> Reply:
+        """Await the run, store `-o`, and raise what stopped it."""
+        session = self.session
         self.last = run
         self.running = True
         try:
-            turn, failure = await run.run()
+            turn, failure = await going
         except (KeyboardInterrupt, asyncio.CancelledError):
             if run.last_turn is None:
                 raise KeyboardInterrupt from None

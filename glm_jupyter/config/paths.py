@@ -4,6 +4,7 @@ agent runs."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,3 +28,12 @@ def runs_dir(env: Mapping[str, str] | None = None) -> Path:
     data = Path(env.get("XDG_DATA_HOME", "").strip()).expanduser()
     base = data if data.is_absolute() else Path.home() / ".local" / "share"
     return base / "glm-jupyter" / "runs"
+
+
+# Run logs are named `YYYYMMDD-HHMM-xxxx.jsonl` (agent.runlog); people may type any start of an id.
+_RUN_ID = re.compile(r"\d{4}(?:\d{0,4}(?:-(?:\d{0,4}(?:-[0-9a-f]{0,4})?)?)?)?")
+
+
+def looks_like_run_id(text: str) -> bool:
+    """Whether `text` is a run's id, or the start of one (at least its year)."""
+    return _RUN_ID.fullmatch(text.strip()) is not None

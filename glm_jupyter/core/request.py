@@ -42,6 +42,7 @@ class Request:
     agent: bool = False
     auto: bool = False
     max_steps: int | None = None
+    resume: str | None = None  # `%glm resume [ID]`: the run to go on with ("" the newest)
     hint: HintStep | None = None  # `%glm hint`: counted once the answer has arrived in full
     notes: tuple[str, ...] = ()  # said under the answer
 

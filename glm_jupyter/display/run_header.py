@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..durations import format_duration
 from ..schemas import RUN_MIME
 
 __all__ = ["RUN_MIME", "RunHeader", "RunState"]
@@ -56,7 +57,7 @@ class RunState:
 
     def line(self) -> str:
         """One line: status, step, time, tokens, cost."""
-        parts = [self.status, f"step {self.step}", _duration(self.elapsed)]
+        parts = [self.status, f"step {self.step}", format_duration(self.elapsed)]
         tokens = f"{self.prompt_tokens:,} tokens in"
         if self.cached_tokens and self.prompt_tokens:
             tokens += f" ({self.cached_tokens / self.prompt_tokens:.0%} cached)"
@@ -81,15 +82,6 @@ class RunState:
         return text
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
 class RunHeader:
     """The header display (notebook) or a line per change worth printing (terminal)."""
 
@@ -103,12 +95,13 @@ class RunHeader:
     def show(self, state: RunState) -> None:
         """Create or update the header."""
         if not self.notebook:
-            shown = (state.status, state.plan_markdown)
-            if shown != self._printed:  # a terminal gets the changes, not every tick
-                self._printed = shown
+            # A terminal gets a line when the status or the plan changes, not every tick.
+            status, plan = state.status, state.plan_markdown
+            if (status, plan) != self._printed:
+                if plan != self._printed[1]:
+                    print(plan)
                 print(f"[run {state.run_id}] {state.line()}")
-                if state.plan_markdown and shown[1] != "":
-                    print(state.plan_markdown)
+                self._printed = (status, plan)
             return
         from IPython.display import display
 

@@ -276,6 +276,21 @@ def runs_listing(folder: Path | None = None, limit: int = 20) -> tuple[str, str]
     return "\n".join(table) + "\n\n" + notes, "\n".join(plain) + "\n\n" + notes.replace("`", "")
 
 
+def resume_request(command: Command) -> Request:
+    """`%glm resume [flags] [ID]`: an agent request that goes on with a logged run."""
+    from ..config.paths import looks_like_run_id
+
+    run_id = command.text.strip()
+    if run_id and not looks_like_run_id(run_id):
+        raise UsageError(
+            f"`%glm resume` takes a run's id (or its start), like 20261207-0915-3fa2; {run_id!r} "
+            "is not one. `%glm runs` lists the runs."
+        )
+    # The run's transcript is the prompt: this text only stands where a request needs one.
+    request = to_request(command.args, "Go on with the run.")
+    return dataclasses.replace(request, agent=True, resume=run_id)
+
+
 async def mcp(agents: Agents, text: str) -> None:
     """`%glm mcp add [--trusted] NAME -- COMMAND ARGS...`, `add [--trusted] NAME URL`, `list`,
     `remove NAME`."""

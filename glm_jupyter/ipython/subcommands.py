@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from IPython.core.error import UsageError
 
+from ..config.paths import looks_like_run_id
 from ..core.request import Request
 from . import commands
 from .commands import Command, show
@@ -53,6 +54,11 @@ FLAGS_THEN_QUESTION = dataclasses.replace(FLAGS, shown="[flags] [question]", que
 ON_OFF = Arguments("[on|off]", lambda rest: rest in ("", "on", "off"))
 NOTEBOOK_PATH = Arguments(
     "[PATH.ipynb]", lambda rest: not rest or (rest.endswith(".ipynb") and " " not in rest)
+)
+RESUME = dataclasses.replace(
+    FLAGS_THEN_QUESTION,
+    shown="[flags] [ID]",
+    fits=lambda rest: not rest or rest.startswith("-") or looks_like_run_id(rest),
 )
 MCP_VERB = Arguments(
     "add [--trusted] NAME -- COMMAND... | add [--trusted] NAME URL | list | remove NAME",
@@ -161,6 +167,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             NOTHING,
             lambda c, f: show(*commands.runs_listing()),
             "the agent runs kept on disk, newest first, and where they are.",
+        ),
+        Subcommand(
+            "resume",
+            RESUME,
+            lambda c, f: commands.resume_request(c),
+            "go on with an agent run that stopped: the newest, or run ID "
+            "(flags give it a new budget: `--max-steps`, `--time`, `--max-cost`, `--auto`).",
         ),
         Subcommand(
             "mcp",

@@ -236,12 +236,25 @@ def image_parts(body: Mapping[str, Any]) -> int:
 
 
 def refusal(
-    d: Dialect, body: Mapping[str, Any], model: str, extra: Mapping[str, ServedModel]
+    d: Dialect,
+    body: Mapping[str, Any],
+    model: str,
+    extra: Mapping[str, ServedModel],
+    prompt_tokens: int = 0,
 ) -> tuple[int, str, str] | None:
     """The HTTP status, business code and message a request is refused with, if it is."""
     served = served_model(model, extra)
     if served is None:
         return None
+    if served.context and prompt_tokens > served.context:
+        # Z.ai's 1261; the OpenAI-compatible servers say the same in their own words.
+        code = "1261" if d.name == "zai" else "context_length_exceeded"
+        return (
+            400,
+            code,
+            f"Prompt exceeds max length: {prompt_tokens} tokens, and {served.id} takes at most "
+            f"{served.context}.",
+        )
     if served.always_thinks and d.name == "zai" and thinking_disabled(d, body):
         return (
             400,

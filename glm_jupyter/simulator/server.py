@@ -194,7 +194,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if not isinstance(model, str) or not model:
             model = default_model(d, served.scenario.model)
         self._effort = requested_effort(d, body)
-        refused = refusal(d, body, model, served.scenario.extra_models())
+        refused = refusal(
+            d, body, model, served.scenario.extra_models(), prompt_tokens=served.prompt_tokens
+        )
         if refused is not None:
             status, code, message = refused
             self._send_json(status, error_body(code, message))

@@ -21,8 +21,10 @@ class Simulator:
         dialect: str | None = None,
         port: int = 0,
         host: str = "127.0.0.1",
+        keep_bodies: int | None = None,
     ) -> None:
-        self._session = Session(load_scenario(scenario), dialect)
+        # `keep_bodies`: only the newest N requests keep their bodies (None: all of them).
+        self._session = Session(load_scenario(scenario), dialect, keep_bodies)
         self._server = SimulatorHTTPServer((host, port), self._session)
         self._thread = threading.Thread(
             target=self._server.serve_forever,

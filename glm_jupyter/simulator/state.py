@@ -28,8 +28,11 @@ class Served:
 class Session:
     """Scenario progress, context cache and request log of one simulator."""
 
-    def __init__(self, scenario: Scenario, dialect_name: str | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, dialect_name: str | None = None, keep_bodies: int | None = None
+    ) -> None:
         self._lock = threading.Lock()
+        self._keep_bodies = keep_bodies
         self._fixed = dialect(dialect_name) if dialect_name is not None else None
         self._script = Script(scenario)
         self._cache = PrefixCache()
@@ -55,6 +58,11 @@ class Session:
         """Append one received request to the log."""
         with self._lock:
             self._requests.append(entry)
+            keep = self._keep_bodies
+            if keep is not None and len(self._requests) > keep:
+                # A long run's prompts add up to gigabytes: older entries keep all but them.
+                old = self._requests[-keep - 1]
+                old["body"], old["raw_body"] = None, ""
 
     def requests(self) -> list[dict[str, Any]]:
         """A copy of the request log, oldest first."""

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -177,10 +178,15 @@ def shared_tokens(a: Prompt, b: Prompt) -> int:
 
 
 class PrefixCache:
-    """Remembers earlier prompts and reports how many leading tokens a new one shares."""
+    """Remembers recent prompts and reports how many leading tokens a new one shares.
 
-    def __init__(self) -> None:
-        self._prompts: list[Prompt] = []
+    Like a provider's cache it is bounded: the newest `size` prompts are kept, and a prompt
+    that a newer one extends is dropped for it (the newer one answers every look-up the older
+    one could), so an agent run's append-only prompts cost one entry however long it goes.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._prompts: deque[Prompt] = deque(maxlen=size)
 
     def cached_tokens(self, prompt: Prompt) -> int:
         """Longest common token prefix with any remembered prompt (0 when none)."""
@@ -188,6 +194,10 @@ class PrefixCache:
 
     def add(self, prompt: Prompt) -> None:
         """Remember a prompt for later look-ups."""
+        kept = [p for p in self._prompts if not prompt.text.startswith(p.text)]
+        if len(kept) != len(self._prompts):
+            self._prompts.clear()
+            self._prompts.extend(kept)
         self._prompts.append(prompt)
 
     def clear(self) -> None:

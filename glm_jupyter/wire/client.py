@@ -22,7 +22,7 @@ from ..config.keys import Secret
 from ..config.providers import Provider, ThinkTags
 from ..messages import Event, StreamFailure, StreamOpened
 from ..redact import dataclass_repr, redact_text, redact_url
-from .dialects import ChunkParser, Dialect, error_from_chunk
+from .dialects import WIRED_MESSAGES, ChunkParser, Dialect, error_from_chunk
 from .failures import ErrorContext, RetryPolicy, classify
 from .sse import SSEDecoder
 from .urls import join_url
@@ -84,9 +84,36 @@ class Endpoint:
         }
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# The JSON of recent wire messages, by the dict's identity (the dict is held, so its id stays
+# its own): a long agent run re-sends hundreds of messages a step and encodes only new ones.
+_ENCODED: dict[int, tuple[dict[str, Any], bytes]] = {}
+_SPLICE = "\x00messages\x00"  # stands where the messages go; no real value is this string
+
+
 def encode(payload: dict[str, Any]) -> bytes:
-    """Deterministic request bytes: equal prompts give equal prefixes for the server's cache."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Deterministic request bytes: equal prompts give equal prefixes for the server's cache.
+    The same bytes as one `json.dumps`, each message encoded once however often it is sent."""
+    messages = payload.get("messages")
+    if not isinstance(messages, list):
+        return _json(payload).encode()
+    parts = []
+    for message in messages:
+        seen = _ENCODED.get(id(message))
+        if seen is not None and seen[0] is message:
+            parts.append(seen[1])
+            continue
+        data = _json(message).encode()
+        if isinstance(message, dict):  # only a dict is known to be handed over unchanged
+            if len(_ENCODED) >= WIRED_MESSAGES:
+                _ENCODED.clear()
+            _ENCODED[id(message)] = (message, data)
+        parts.append(data)
+    head, _, tail = _json({**payload, "messages": _SPLICE}).partition(_json(_SPLICE))
+    return b"".join((head.encode(), b"[", b",".join(parts), b"]", tail.encode()))
 
 
 TRUNCATED = "truncated"
@@ -113,7 +140,9 @@ class _Exchange:
             provider=endpoint.provider,
             base_url=endpoint.shown_base_url,
             model=str(payload.get("model", "")),
-            prompt_chars=len(json.dumps(payload.get("messages", []), ensure_ascii=False)),
+            # The request's size stands for the prompt's: encoding a long prompt twice costs a
+            # long agent run milliseconds a step.
+            prompt_chars=len(self.body),
             scrub=endpoint.scrub,
         )
 

@@ -77,6 +77,32 @@ def wire_message(
     return out
 
 
+# The wire form of recent messages, by the message's identity (the message is held, so its id
+# stays its own): an agent run sends the same hundreds of messages every step, and
+# `client.encode` reuses the JSON of a wire dict it has seen.
+_WIRED: dict[int, tuple[Message, Provider, bool, bool, dict[str, Any]]] = {}
+WIRED_MESSAGES = 4096  # past this many, the memo starts again (a compaction's worth of work)
+
+
+def _wire_once(
+    message: Message, provider: Provider, with_reasoning: bool, sees: bool
+) -> dict[str, Any]:
+    """`wire_message`, the same dict again for the same message (to be read, never changed)."""
+    seen = _WIRED.get(id(message))
+    if (
+        seen is not None
+        and seen[0] is message
+        and seen[1] is provider
+        and seen[2:4] == (with_reasoning, sees)
+    ):
+        return seen[4]
+    wired = wire_message(message, provider, with_reasoning=with_reasoning, sees=sees)
+    if len(_WIRED) >= WIRED_MESSAGES:
+        _WIRED.clear()
+    _WIRED[id(message)] = (message, provider, with_reasoning, sees, wired)
+    return wired
+
+
 def _thinking_fields(
     provider: Provider, thinking: bool | None, effort: str | None, preserve: bool
 ) -> dict[str, Any]:
@@ -143,10 +169,7 @@ def build_request(
     body: dict[str, Any] = {
         "model": provider.model_id(model),
         "messages": [
-            wire_message(
-                m, provider, with_reasoning=preserve_thinking or bool(m.tool_calls), sees=sees
-            )
-            for m in messages
+            _wire_once(m, provider, preserve_thinking or bool(m.tool_calls), sees) for m in messages
         ],
     }
     body.update(_thinking_fields(provider, thinking, effort, preserve_thinking))

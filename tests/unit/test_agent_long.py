@@ -44,7 +44,7 @@ def test_time_budget_stops_between_steps(shell: Any, simulator: Any) -> None:
     ran = run(shell, "%%glm --auto --time 1s\nTake your time.")
     note = ran.final["text/markdown"]
     assert "Stopped: the time budget (1s) ran out after 1 steps" in note
-    assert "a new `%%glm --agent` cell goes on from here" in note
+    assert "`%glm resume` goes on with this run" in note
     assert len(sim.requests) == 1
     last = headers(ran)[-1]
     assert last["status"] == "stopped"
@@ -182,3 +182,72 @@ def test_the_run_log_keeps_no_key_and_no_values_without_rows(shell: Any, simulat
     assert SECRET not in text
     assert "row-VALUE" not in text
     assert "GLM.send_rows is off" in text
+
+
+def _prompts(sim: Any) -> list[str]:
+    import json
+
+    return [json.dumps(r["body"]["messages"]) for r in sim.requests if r["method"] == "POST"]
+
+
+def test_resume_after_a_budget_stop_repeats_no_request(shell: Any, simulator: Any) -> None:
+    sim = simulator({"turns": [step(1), step(2), step(3), answer("All three done.")]})
+    use(shell, sim)
+    ran = run(shell, "%%glm --auto --max-steps 2\nThree steps, please.")
+    assert "Stopped after 2 steps (--max-steps 2)." in ran.final["text/markdown"]
+    assert _log().status == "stopped"
+    resumed = run(shell, "%glm resume --auto")
+    assert resumed.result.success, resumed.result.error_in_exec
+    assert resumed.final["text/plain"] == "All three done."
+    prompts = _prompts(sim)
+    assert len(prompts) == 4
+    assert len(set(prompts)) == 4, "a resumed run asks nothing twice"
+    before, after = (sim.requests[i]["body"]["messages"] for i in (1, 2))
+    assert after[: len(before)] == before, "the resumed prompt extends the last one"
+    assert after[-1]["role"] == "user"
+    assert "resumed this run" in after[-1]["content"]
+    log = _log()
+    assert (log.status, len(log.steps), len(log.resumes)) == ("done", 3, 1)
+    assert [s["index"] for s in resumed.response["steps"]] == [1, 2, 3]
+
+
+def test_resume_after_a_restart_runs_the_approved_code_again(
+    shell: Any, simulator: Any, monkeypatch: Any
+) -> None:
+    from glm_jupyter.agent import runlog
+
+    made = calls(("run_python", {"code": "made = 41"}))
+    used = calls(("run_python", {"code": "print(made + 1)"}))
+    sim = simulator({"turns": [made, used, answer("It printed 42.")]})
+    use(shell, sim)
+    ran = run(shell, "%%glm --auto --max-steps 1\nMake it, then use it.")
+    assert "Stopped after 1 steps" in ran.final["text/markdown"]
+    del shell.user_ns["made"]
+    monkeypatch.setattr(runlog, "KERNEL", "another-kernel")  # as a restart leaves it
+    resumed = run(shell, "%glm resume --auto")
+    assert resumed.result.success, resumed.result.error_in_exec
+    assert shell.user_ns["made"] == 41
+    tool = [m for m in sim.requests[-1]["body"]["messages"] if m["role"] == "tool"]
+    assert tool[-1]["content"] == "stdout:\n42\n"
+    told = [m for m in sim.requests[1]["body"]["messages"] if m["role"] == "user"][-1]
+    assert "The kernel restarted" in told["content"]
+    assert "1 approved run_python steps ran again, in order, all without error" in told["content"]
+    header = headers(resumed)[-1]
+    assert "its 1 approved code steps ran again" in header["note"]
+
+
+def test_runs_lists_the_runs_and_resume_says_what_it_cannot_do(shell: Any, simulator: Any) -> None:
+    sim = simulator({"turns": [answer("Nothing to do.")]})
+    use(shell, sim)
+    run(shell, "%%glm --auto\nAnything?")
+    listing = run(shell, "%glm runs")
+    shown = listing.outputs[-1].data["text/markdown"]
+    assert "| run | started | status | steps | model | question |" in shown
+    assert "| done | 0 |" in shown
+    assert "Anything?" in shown
+    done = run(shell, "%glm resume")
+    assert "finished with an answer; there is nothing to resume" in str(done.result.error_in_exec)
+    missing = run(shell, "%glm resume 1999")
+    assert "No run '1999'" in str(missing.result.error_in_exec)
+    bad = run(shell, "%glm resume --auto my-run")
+    assert "takes a run's id" in str(bad.result.error_in_exec)
