@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -54,6 +55,37 @@ class Execution:
         return "\n".join(parts) if parts else "(no output)"
 
 
+DISPLAY_CHARS = 20_000  # of each stream's output one run_python call shows in the notebook
+HELD_BACK = (
+    "\n… [{count:,} more characters of {channel} not shown, to keep the notebook light; the "
+    "model got the output's head and tail]\n"
+)
+
+
+class DisplayCap:
+    """What of a call's printed output reaches the notebook: the first `limit` characters of
+    each stream, then a line saying how much was held back."""
+
+    def __init__(self, limit: int = DISPLAY_CHARS) -> None:
+        self.limit = limit
+        self.shown = {"stdout": 0, "stderr": 0}
+        self.held = {"stdout": 0, "stderr": 0}
+
+    def __call__(self, channel: str, text: str) -> str:
+        room = self.limit - self.shown[channel]
+        if room <= 0:
+            self.held[channel] += len(text)
+            return ""
+        passed = text[:room]
+        self.shown[channel] += len(passed)
+        self.held[channel] += len(text) - len(passed)
+        return passed
+
+    def notes(self) -> dict[str, str]:
+        """The line to end each stream that was held back with."""
+        return {c: HELD_BACK.format(count=n, channel=c) for c, n in self.held.items() if n}
+
+
 def clip(text: str, limit: int) -> str:
     """Head and tail of `text` within about `limit` characters."""
     if len(text) <= limit:
@@ -87,9 +119,12 @@ def describe_display(data: dict[str, Any], seen: str = "shown to the user") -> s
 class KernelExecutor:
     """Runs code in the shell's namespace with capture, a time limit and interrupts."""
 
-    def __init__(self, shell: Any, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self, shell: Any, *, timeout: float = 120.0, display_chars: int = DISPLAY_CHARS
+    ) -> None:
         self.shell = shell
         self.timeout = timeout
+        self.display_chars = display_chars
         self._armed = False
         self._timed_out = False
         self._lock = threading.Lock()
@@ -118,8 +153,10 @@ class KernelExecutor:
     @contextlib.contextmanager
     def _capture(self, out: Execution) -> Any:
         sinks = {"stdout": out.stdout, "stderr": out.stderr}
+        cap = DisplayCap(self.display_chars)
         tee = StreamTee(
-            lambda channel, text: None if self._shell_talking() else sinks[channel].append(text)
+            lambda channel, text: None if self._shell_talking() else sinks[channel].append(text),
+            lambda channel, text: text if self._shell_talking() else cap(channel, text),
         )
         publisher: Any = getattr(self.shell, "display_pub", None)
 
@@ -140,6 +177,9 @@ class KernelExecutor:
         finally:
             if hooked:
                 publisher.unregister_hook(hook)
+            for channel, note in cap.notes().items():
+                stream = sys.stdout if channel == "stdout" else sys.stderr
+                stream.write(note)
 
     def _shell_talking(self) -> bool:
         # A terminal shell prints tracebacks and `Out[n]:` to stdout; the model gets those

@@ -9,6 +9,7 @@ gone: the person is offered the run's approved code to run again first, with one
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,7 @@ class Replay:
     told: str  # for the model
     note: str  # for the person, in the run's header
     failed: int = 0  # steps that failed when they ran again
+    approved_all: bool = False  # "Approve all for this run": the rest of the run too
 
 
 def check_resumable(run: RunRecord) -> None:
@@ -98,7 +100,7 @@ async def after_restart(
         card.status = "error" if replay.failed else "done"
     card.output = replay.note
     view.show()
-    return replay
+    return dataclasses.replace(replay, approved_all=decision.verdict == "approved all")
 
 
 def run_again(run: RunRecord, executor: KernelExecutor, approved: bool) -> Replay:

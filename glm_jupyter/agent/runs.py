@@ -75,14 +75,11 @@ class Agents:
         run.state.run_id = log.id
         told, note = resume.stopped_note(record), f"Resumed run {record.id}."
         if record.kernel_session != KERNEL:
-            approved = True
-            if record.approved_code and not request.auto:
-                decision = await run.approver.ask(
-                    "run_python", {"code": resume.replay_code(record)}
-                )
-                approved = decision.runs
-            replay = resume.run_again(record, executor, approved)
+            replay = await resume.after_restart(
+                record, executor, run.approver, notebook=run.notebook, auto=request.auto
+            )
             told, note = replay.told, replay.note
+            run.approve_all = run.approve_all or replay.approved_all
         run.state.note = note
         log.resumed({"kernel": KERNEL, "budget": run.budget.as_dict(), "note": note})
         return await self._drive(request, run, run.resume(record, log, told))

@@ -14,10 +14,17 @@ from typing import Any
 
 
 class StreamTee:
-    """Calls `listen(channel, text)` for every string written to stdout or stderr while on."""
+    """Calls `listen(channel, text)` for every string written to stdout or stderr while on;
+    `shown(channel, text)`, if given, says what of it goes on to the stream (a cap on what
+    the person sees: "" holds a write back)."""
 
-    def __init__(self, listen: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        listen: Callable[[str, str], None],
+        shown: Callable[[str, str], str] | None = None,
+    ) -> None:
         self._listen = listen
+        self._shown = shown
         self._wrapped: list[tuple[Any, Any]] = []  # (stream, the `write` it had on itself)
 
     def install(self) -> None:
@@ -33,6 +40,11 @@ class StreamTee:
             ) -> Any:
                 if isinstance(text, str) and text:
                     self._listen(_c, text)
+                    if self._shown is not None:
+                        passed = self._shown(_c, text)
+                        if not passed:
+                            return len(text)  # held back, as if written
+                        return _w(passed, *args, **kwargs)
                 return _w(text, *args, **kwargs)
 
             with contextlib.suppress(AttributeError, TypeError):

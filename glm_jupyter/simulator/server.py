@@ -180,6 +180,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._send_json(400, error_body("1214", "'messages' must be a list of messages."))
             return
         served = self.session.serve(body)
+        # The prompt as the server counted it, whatever the answer: tests read it here.
+        self._entry.update(prompt_tokens=served.prompt_tokens, cached_tokens=served.cached_tokens)
         turn, fault = served.turn, served.fault
         if turn.first_byte_delay:
             time.sleep(turn.first_byte_delay)

@@ -63,7 +63,8 @@ class Simulator:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every request received so far: method, path, headers (keys redacted), body, raw_body."""
+        """Every request received so far: method, path, headers (keys redacted), body, raw_body,
+        outcome, and for chat requests prompt_tokens and cached_tokens."""
         return self._session.requests()
 
     def reset(self, *, turns: bool = False) -> None:
