@@ -10,6 +10,7 @@ from ..durations import format_duration, parse_duration
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    from ..config.policy import Policy
     from ..config.settings import Settings
     from ..core.request import Request
 
@@ -34,16 +35,37 @@ class Budget:
     steps: int | None
     seconds: float | None
     usd: float | None
+    capped: frozenset[str] = frozenset()  # the budgets the classroom policy set lower
 
     @classmethod
-    def of(cls, request: Request, s: Settings) -> Budget:
-        """The flags' budget, else the settings' (0 or "" means no limit)."""
+    def of(cls, request: Request, s: Settings, policy: Policy | None = None) -> Budget:
+        """The flags' budget, else the settings' (0 or "" means no limit), within the
+        classroom policy's caps."""
         steps = request.max_steps if request.max_steps is not None else s.max_steps
         try:
             seconds = parse_duration(s.max_time) if s.max_time.strip() else None
         except ValueError as exc:
             raise InputError(f"GLM.max_time: {exc}") from None
-        return cls(steps or None, seconds, s.max_cost or None)
+        asked = {"steps": steps or None, "time": seconds, "cost": s.max_cost or None}
+        caps = {}
+        if policy is not None:
+            caps = {"steps": policy.max_steps, "time": policy.max_time, "cost": policy.max_cost}
+        kept, capped = dict(asked), set()
+        for which, cap in caps.items():
+            mine = asked[which]
+            if cap is not None and (mine is None or mine > cap):
+                kept[which] = cap
+                capped.add(which)
+        steps_kept = kept["steps"]
+        return cls(
+            None if steps_kept is None else int(steps_kept),
+            kept["time"],
+            kept["cost"],
+            frozenset(capped),
+        )
+
+    def _why(self, which: str, flag: str) -> str:
+        return "the classroom policy's cap" if which in self.capped else flag
 
     def check_priced(self, model: str, provider: str) -> None:
         """Refuse a cost budget where there are no prices to count it with."""
@@ -60,20 +82,21 @@ class Budget:
     def spent(self, steps: int, elapsed: float, cost: float | None) -> Stop | None:
         """The budget that has run out, if any (checked before each request)."""
         if self.steps is not None and steps >= self.steps:
-            return Stop(
-                "steps", f"Stopped after {steps} steps (--max-steps {self.steps}). {CONTINUE}"
-            )
+            why = self._why("steps", f"--max-steps {self.steps}")
+            return Stop("steps", f"Stopped after {steps} steps ({why}). {CONTINUE}")
         if self.seconds is not None and elapsed >= self.seconds:
+            why = self._why("time", "--time")
             return Stop(
                 "time",
-                f"Stopped: the time budget ({format_duration(self.seconds)}) ran out after "
-                f"{steps} steps ({format_duration(elapsed)}). {CONTINUE}",
+                f"Stopped: the time budget ({format_duration(self.seconds)}, {why}) ran out "
+                f"after {steps} steps ({format_duration(elapsed)}). {CONTINUE}",
             )
         if self.usd is not None and cost is not None and cost >= self.usd:
+            why = self._why("cost", "--max-cost")
             return Stop(
                 "cost",
-                f"Stopped: the cost budget (${self.usd:,.2f}) ran out after {steps} steps "
-                f"(${cost:,.2f} spent). {CONTINUE}",
+                f"Stopped: the cost budget (${self.usd:,.2f}, {why}) ran out after {steps} "
+                f"steps (${cost:,.2f} spent). {CONTINUE}",
             )
         return None
 

@@ -355,6 +355,7 @@ class AgentRun:
         except (OSError, InputError) as exc:
             self._log_failed(exc)
             return
+        self.state.run_id = self.log.id  # the name `%glm runs` and `%glm resume` know it by
         first = list(self.messages)
 
         def write_first(log: RunLog) -> None:

@@ -106,7 +106,7 @@ class Agents:
             figures=figures,
         )
         tools += list(USER_TOOLS.values()) + (self.mcp.tools() if self.mcp else [])
-        budget = Budget.of(request, s)
+        budget = Budget.of(request, s, session.policy.current())
         budget.check_priced(s.model, s.provider.name)
         known = catalog.find(s.model, s.provider.name)
         window = s.context_window or (known.context if known is not None else 0)

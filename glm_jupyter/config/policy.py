@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..durations import parse_duration
 from ..errors import PolicyError
 from .providers import PROVIDERS
 from .settings import PERSONAS
@@ -34,6 +35,9 @@ class Policy:
     auto: bool = True
     max_tokens_per_session: int | None = None
     max_tokens_per_request: int | None = None
+    max_steps: int | None = None  # caps on each agent run: tool-calling turns,
+    max_time: float | None = None  # seconds,
+    max_cost: float | None = None  # and USD
     message: str = ""
 
 
@@ -45,6 +49,9 @@ _KEYS = (
     "auto",
     "max_tokens_per_session",
     "max_tokens_per_request",
+    "max_steps",
+    "max_time",
+    "max_cost",
     "message",
 )
 
@@ -70,10 +77,27 @@ def _strings(path: Path, key: str, value: Any, allowed: Sequence[str] = ()) -> t
     return items
 
 
-def _count(path: Path, key: str, value: Any) -> int:
+def _count(path: Path, key: str, value: Any, what: str = "tokens") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _bad(path, f"{key!r} must be a whole number of tokens above 0, got {value!r}.")
+        raise _bad(path, f"{key!r} must be a whole number of {what} above 0, got {value!r}.")
     return value
+
+
+def _seconds(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise _bad(path, f"{key!r}: {exc}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _bad(path, f'{key!r} must be a duration such as "2h" or "45m", got {value!r}.')
+    return float(value)
+
+
+def _usd(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _bad(path, f"{key!r} must be a number of US dollars above 0, got {value!r}.")
+    return float(value)
 
 
 def _flag(path: Path, key: str, value: Any) -> bool:
@@ -110,6 +134,12 @@ def parse_policy(data: Any, path: Path) -> Policy:
             if not isinstance(value, str):
                 raise _bad(path, f"'message' must be a string, got {value!r}.")
             values[key] = value.strip()
+        elif key == "max_steps":
+            values[key] = _count(path, key, value, "steps")
+        elif key == "max_time":
+            values[key] = _seconds(path, key, value)
+        elif key == "max_cost":
+            values[key] = _usd(path, key, value)
         else:
             values[key] = _count(path, key, value)
     return Policy(path=path, **values)

@@ -127,6 +127,7 @@ class RunHeader:
         button = widgets.Button(
             description="Stop after this step",
             icon="stop",
+            layout=widgets.Layout(width="auto"),
             tooltip="End the run cleanly once the step under way is done (an interrupt stops it "
             "at once)",
         )

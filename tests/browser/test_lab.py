@@ -178,6 +178,36 @@ def test_approve_one_agent_step_and_reject_another(page: Any, server: Server) ->
     page.js_errors.check()
 
 
+def test_the_run_header_shows_the_plan_and_where_the_run_stands(page: Any, server: Server) -> None:
+    start_notebook(page, server, "plan.ipynb", "%%glm --agent\nPlan task: plan the work.")
+    run_cell(page, 1)
+    agent = cell(page, 1)
+    header = agent.locator(".jp-RenderedMarkdown:has-text('Agent run')").first
+    header.wait_for()
+    # Live, while the answer still streams: the plan, the step, and the Stop button.
+    header.locator("text=Fit a baseline").wait_for()
+    stop = agent.locator("button.widget-button:has-text('Stop after this step')")
+    stop.wait_for()
+    shown = header.inner_text()
+    assert "Look at the data first, then fit." in shown
+    assert "running · step 1" in shown
+    assert header.locator("del:has-text('Load the data')").count() == 1  # completed
+    assert header.locator("strong:has-text('Fit a baseline')").count() == 1  # in progress
+    assert "Try two features" in shown
+    shot(page, "lab-10-run-header-live")
+    page.wait_for_selector(".jp-Cell:nth-child(2) .jp-GLM-response[data-status=done]")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-RenderedMarkdown')]"
+        ".some(e => e.innerText.includes('Agent run') && e.innerText.includes('done'))"
+    )
+    wait_idle(page)
+    assert agent.locator("button.widget-button:has-text('Stop after this step')").count() == 0
+    step = agent.locator(".jp-GLM-step").first
+    assert "update_plan" in step.inner_text()
+    shot(page, "lab-11-run-header-done")
+    page.js_errors.check()
+
+
 def test_chat_panel_send_and_enter(page: Any, server: Server) -> None:
     start_notebook(page, server, "chat.ipynb", "import glm_jupyter\nglm_jupyter.chat()")
     run_cell(page, 1)

@@ -43,7 +43,7 @@ def test_time_budget_stops_between_steps(shell: Any, simulator: Any) -> None:
     use(shell, sim)
     ran = run(shell, "%%glm --auto --time 1s\nTake your time.")
     note = ran.final["text/markdown"]
-    assert "Stopped: the time budget (1s) ran out after 1 steps" in note
+    assert "Stopped: the time budget (1s, --time) ran out after 1 steps" in note
     assert "`%glm resume` goes on with this run" in note
     assert len(sim.requests) == 1
     last = headers(ran)[-1]
@@ -55,7 +55,10 @@ def test_cost_budget_counts_the_catalog_prices(shell: Any, simulator: Any) -> No
     sim = simulator({"turns": [step(1), step(2), answer("never reached")]})
     use(shell, sim)
     ran = run(shell, "%%glm --auto -m glm-5.1 --max-cost 0.0000001\nSpend a little.")
-    assert "Stopped: the cost budget ($0.00) ran out after 1 steps" in ran.final["text/markdown"]
+    assert (
+        "Stopped: the cost budget ($0.00, --max-cost) ran out after 1 steps"
+        in ran.final["text/markdown"]
+    )
     assert len(sim.requests) == 1
 
 
@@ -68,6 +71,24 @@ def test_cost_budget_is_refused_without_prices(shell: Any, simulator: Any) -> No
         ran.result.error_in_exec
     )
     assert [r for r in sim.requests if r["method"] == "POST"] == []
+
+
+def test_the_classroom_policy_caps_each_budget(shell: Any, simulator: Any, classroom: Any) -> None:
+    classroom({"max_steps": 2, "max_time": "1h", "max_cost": 3})
+    sim = simulator({"turns": [step(1), step(2), step(3), answer("never reached")]})
+    use(shell, sim)
+    ran = run(shell, "%%glm --auto --max-steps 0 --time 5h -m glm-5.1\nKeep going.")
+    assert "Stopped after 2 steps (the classroom policy's cap)." in ran.final["text/markdown"]
+    assert headers(ran)[-1]["budget_left"]["time"].startswith("59m")
+    assert len([r for r in sim.requests if r["method"] == "POST"]) == 2
+
+
+def test_a_policy_with_a_bad_cap_names_the_key(shell: Any, simulator: Any, classroom: Any) -> None:
+    use(shell, simulator({"turns": [answer("never reached")]}))
+    classroom({"max_time": "soon"})
+    ran = run(shell, "%%glm --agent\nGo.")
+    assert "'max_time'" in str(ran.result.error_in_exec)
+    assert "is not a duration" in str(ran.result.error_in_exec)
 
 
 def test_bad_budgets_say_what_to_write(shell: Any) -> None:

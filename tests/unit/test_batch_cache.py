@@ -210,7 +210,8 @@ def test_keyboard_interrupt_keeps_what_finished(
     assert 4 <= kept < len(ITEMS)
     sim.reset()
     glm_jupyter.map("{item}", ITEMS, concurrency=4, progress=False)
-    assert len(sim.requests) == len(ITEMS) - kept
+    # A request the interrupt cut off mid-send may reach the simulator only now, bodiless.
+    assert len(_asked(sim)) == len(ITEMS) - kept
 
 
 # --- cost -------------------------------------------------------------------------------------
