@@ -30,7 +30,7 @@ from ..display.approval import Decision, TerminalApprover, WidgetApprover
 from ..display.run_header import RunHeader, RunState
 from ..display.step import Step, StepView
 from ..display.trail import Trail
-from ..errors import AgentStopped, InputError, ToolError
+from ..errors import AgentStopped, InputError, PromptTooLongError, ToolError
 from ..messages import Image, Message, ToolCall, Usage
 from ..wire.rawtools import parse_raw_tool_calls
 from . import compaction
@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 SAME_CALL_LIMIT = 3
 UNKNOWN_WINDOW = 128_000  # tokens, where neither the catalog nor GLM.context_window says
+REFITTED = (
+    "The server found this prompt longer than the window: the run compacted it and asked again."
+)
 STOP_BUTTON = "Stopped after step {step}, as asked (Stop after this step). " + CONTINUE
 
 
@@ -155,16 +158,25 @@ class AgentRun:
         status, reason = "done", ""
         self._show_header()
         try:
-            first = True
+            first, refused = True, False
             while True:
                 stop = self._stop_reason()
                 if stop:
                     raise AgentStopped(stop)
-                await self._fit()
+                await self._fit(force=refused)
                 turn, failure = await self._model_turn(
                     self.messages, blocks if first else (), pictures if first else ()
                 )
                 first = False
+                if isinstance(failure, PromptTooLongError) and not refused:
+                    # The estimate ran short of the server's count: lean higher, compact, and
+                    # ask once more; a second refusal ends the run as any error does.
+                    refused = True
+                    self.meter.per_char *= 1.25
+                    turn.reply.notes.append(REFITTED)
+                    turn.renderer.finish(turn.reply)
+                    continue
+                refused = False
                 if failure is not None:
                     partial, thought = turn.reply.content.text, turn.reply.reasoning.text
                     if partial or thought:  # keep what arrived
@@ -265,11 +277,12 @@ class AgentRun:
 
     # --- the window ------------------------------------------------------------------------
 
-    async def _fit(self) -> None:
-        """Compact the messages, all at once, when the next prompt would pass the trigger."""
+    async def _fit(self, force: bool = False) -> None:
+        """Compact the messages, all at once, when the next prompt would pass the trigger
+        (or, with `force`, now: the server refused the last one as too long)."""
         window, messages = self.window, self.messages
         before = self.meter.tokens(messages)
-        if before <= window.trigger:
+        if before <= window.trigger and not force:
             return
         start, end = self.fold_from, compaction.tail_start(messages)
         fitted, shrunk = compaction.shrink(messages, start, end)

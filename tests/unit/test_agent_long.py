@@ -289,3 +289,19 @@ def test_a_step_that_prints_a_lot_shows_only_its_start(shell: Any, simulator: An
     tool = next(m for m in sim.requests[-1]["body"]["messages"] if m["role"] == "tool")
     assert "line 04999" in tool["content"]  # the model still gets the tail
     assert "characters cut" in tool["content"]
+
+
+def test_a_prompt_the_server_finds_too_long_is_compacted_and_sent_again(
+    shell: Any, simulator: Any
+) -> None:
+    too_long = {"kind": "http_error", "status": 400, "code": "1261"}
+    # A refused request never reached the model: the same turn answers the request after it.
+    turns = [step(1), step(2), {**step(3), "fault": too_long}, answer("Done.")]
+    sim = simulator({"turns": turns})
+    use(shell, sim)
+    ran = run(shell, "%%glm --auto\nThree steps.")
+    assert ran.result.success, ran.result.error_in_exec
+    assert ran.final["text/plain"] == "Done."
+    assert [c["step"] for c in ran.response["compactions"]] == [2]
+    shown = "\n".join(o.data.get("text/markdown", "") for o in ran.outputs)
+    assert "the run compacted it and asked again" in shown
