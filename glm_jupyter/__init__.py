@@ -104,3 +104,8 @@ def unload_ipython_extension(shell: Any) -> None:
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where `jupyter labextension develop` finds the prebuilt JupyterLab extension."""
     return [{"src": "labextension", "dest": "glm-jupyter-labextension"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server part: `/glm/complete`, which forwards inline completions to a kernel."""
+    return [{"module": "glm_jupyter.server"}]

@@ -8,6 +8,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..context.names import list_variables
 from ..context.summaries.opaque import describe_statically
 from ..context.summaries.static import (
     SAFE_ROOTS,
@@ -15,11 +16,9 @@ from ..context.summaries.static import (
     hooks,
     instance_dict,
     kind_of,
-    module_of,
     mro,
     name_of,
     own_dict,
-    qualname_of,
     runs_code,
     safe_type,
     static_lookup,
@@ -29,51 +28,7 @@ from ..messages import Image, Message
 from .executor import Execution, KernelExecutor, clip, describe_display
 from .tools import Tool
 
-_HIDDEN = {"In", "Out", "exit", "quit", "get_ipython"}
-_SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, range)
-_SHAPED = ("numpy", "pandas", "polars")
 RUN_PYTHON = "run_python can read it (the person approves that first)"
-
-
-def _shape(value: Any) -> str:
-    """`3×4` or `len 3`, only where the type is a known library's: `len()` of the person's
-    classes (or a Dask frame) would run their code."""
-    cls = type(value)
-    if not safe_type(cls):
-        return ""
-    if module_of(cls).split(".")[0] in _SHAPED:
-        shape = getattr(value, "shape", None)
-        if isinstance(shape, tuple) and all(type(n) is int for n in shape):
-            return "×".join(f"{n:,}" for n in shape)
-        return ""
-    if cls in _SIZED or (module_of(cls) == "collections" and hasattr(cls, "__len__")):
-        return f"len {len(value):,}"
-    return ""
-
-
-def list_variables(namespace: dict[str, Any], hidden: Any = ()) -> str:
-    """Names, types and shapes of the person's variables (no modules, no `_` names), read
-    without running any of their code."""
-    rows = []
-    for name in sorted(namespace):
-        value = namespace[name]
-        cls = type(value)
-        if name.startswith("_") or name in _HIDDEN or name in hidden:
-            continue
-        if issubclass(cls, types.ModuleType):
-            continue
-        if issubclass(cls, type):
-            rows.append(f"{name}: class")
-            continue
-        if cls in (types.FunctionType, types.BuiltinFunctionType, types.MethodType):
-            rows.append(f"{name}: function")
-            continue
-        kind, root = qualname_of(cls), module_of(cls).split(".")[0]
-        if root not in ("builtins", "__main__"):
-            kind = f"{root}.{kind}"
-        shape = _shape(value)
-        rows.append(f"{name}: {kind}" + (f" ({shape})" if shape else ""))
-    return "\n".join(rows) if rows else "(no variables yet)"
 
 
 @dataclass(frozen=True)

@@ -37,3 +37,8 @@ _RUN_ID = re.compile(r"\d{4}(?:\d{0,4}(?:-(?:\d{0,4}(?:-[0-9a-f]{0,4})?)?)?)?")
 def looks_like_run_id(text: str) -> bool:
     """Whether `text` is a run's id, or the start of one (at least its year)."""
     return _RUN_ID.fullmatch(text.strip()) is not None
+
+
+# Where a kernel announces its completion endpoint, beside its connection file (written by
+# completion.service, read by the server extension).
+COMPLETION_ENDPOINT = "glm-complete-{kernel}.json"

@@ -35,6 +35,9 @@ class Provider:
     model_prefix: str = ""  # how this provider spells GLM model ids
     dashed_versions: bool = False  # spells `glm-5.3` as `glm-5-3` (Oxen.ai: `zai-org-glm-5-3`)
     pricing: Pricing = "catalog"
+    # The fast model inline completions use by default ("": the model the settings name, as
+    # on a local server, which serves one).
+    fast_model: str = ""
 
     @property
     def local(self) -> bool:
@@ -59,6 +62,7 @@ _ZAI = Provider(
     reasoning_field="reasoning_content",
     reasoning_back="reasoning_content",
     tool_stream=True,
+    fast_model="glm-4.7-flash",
 )
 PROVIDERS: dict[str, Provider] = {
     p.name: p
@@ -98,6 +102,7 @@ PROVIDERS: dict[str, Provider] = {
             reasoning_back="reasoning_details",
             usage_option=True,
             model_prefix="z-ai/",
+            fast_model="glm-4.7-flash",
         ),
         Provider(
             "oxen",

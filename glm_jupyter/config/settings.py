@@ -90,6 +90,10 @@ class GLM(Configurable):
         0, help="The model's window in tokens, for models the catalog does not know (0: ask it)."
     ).tag(config=True)
     tool_timeout = Float(120.0, help="Seconds one run_python call may take.").tag(config=True)
+    completion_model = Unicode(
+        "", help="Model for inline completions (empty: the provider's fast one, else `model`)."
+    ).tag(config=True)
+    completion_max_tokens = Int(96, help="Longest inline completion, in tokens.").tag(config=True)
     tool_output_chars = Int(4000, help="Characters of tool output the model gets.").tag(config=True)
     renderer = CaselessStrEnum(
         ["auto", "display", "terminal"], "auto", help="How answers are shown."
@@ -132,6 +136,8 @@ class Settings:
     context_window: int
     tool_timeout: float
     tool_output_chars: int
+    completion_model: str
+    completion_max_tokens: int
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # said with the answer (e.g. a setting the course policy fixed)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,22 +78,25 @@ class UsageLedger:
 
     def __init__(self) -> None:
         self.models: dict[str, ModelTotals] = {}
+        self._lock = threading.Lock()  # completions count from their own thread
 
-    def add(self, model: str, usage: Usage | None, provider: str = "") -> None:
-        """Count one response (from `provider`, when known: a self-hosted one costs nothing)."""
-        totals = self.models.setdefault(model, ModelTotals())
-        totals.requests += 1
-        if usage is None:
-            return
-        totals.prompt_tokens += usage.prompt_tokens
-        totals.cached_tokens += usage.cached_tokens
-        totals.completion_tokens += usage.completion_tokens
-        totals.reasoning_tokens += usage.reasoning_tokens
-        cost = catalog.cost(model, usage, provider)
-        if cost is None:
-            totals.cost_known = False
-        else:
-            totals.cost_usd += cost
+    def add(self, model: str, usage: Usage | None, provider: str = "", kind: str = "") -> None:
+        """Count one response (from `provider`, when known: a self-hosted one costs nothing);
+        `kind` ("completions") gives that use a line of its own."""
+        cost = catalog.cost(model, usage, provider) if usage is not None else None
+        with self._lock:
+            totals = self.models.setdefault(f"{model} ({kind})" if kind else model, ModelTotals())
+            totals.requests += 1
+            if usage is None:
+                return
+            totals.prompt_tokens += usage.prompt_tokens
+            totals.cached_tokens += usage.cached_tokens
+            totals.completion_tokens += usage.completion_tokens
+            totals.reasoning_tokens += usage.reasoning_tokens
+            if cost is None:
+                totals.cost_known = False
+            else:
+                totals.cost_usd += cost
 
     def total_tokens(self) -> int:
         """Tokens in and out over every model: what a classroom token cap counts."""

@@ -118,3 +118,15 @@ HINT_PROMPT = (
     "(two to four sentences), and leave the student something to do.\n\n"
     "This is hint {level} of {levels}. {instruction}"
 )
+
+COMPLETE_SYSTEM = (
+    "You complete Python code in a Jupyter notebook cell, as an editor's ghost text does. "
+    "Reply with only the text to insert at <|cursor|>: no code fences, no explanation, nothing "
+    "already before or after the cursor. Prefer short, likely completions (the rest of the line, "
+    "or a few lines), and use the kernel's real variable and column names."
+)
+COMPLETE_PROMPT = (
+    "Variables in the live kernel (names, types, shapes; DataFrame columns and dtypes):\n"
+    "{names}\n\nCells above this one, oldest first:\n{cells}\n\n"
+    "The cell being edited; complete it at <|cursor|>:\n```python\n{prefix}<|cursor|>{suffix}\n```"
+)

@@ -22,8 +22,10 @@ from .magics import GLMMagics
 
 if TYPE_CHECKING:
     from ..agent.runs import Agents
+    from ..completion.service import CompletionService
 
 _ACTIVE: dict[int, GLMMagics] = {}
+_COMPLETIONS: dict[int, CompletionService | None] = {}
 
 
 def _magics() -> GLMMagics:
@@ -118,6 +120,7 @@ def load(shell: Any) -> GLMMagics:
     comm_manager = getattr(getattr(shell, "kernel", None), "comm_manager", None)
     if comm_manager is not None:  # a kernel: the JupyterLab extension can follow streams
         channel.install(comm_manager)
+        _COMPLETIONS[id(shell)] = start_completions(shell, session)
     if not shell.custom_exceptions:
         shell.set_custom_exc((GLMError,), _show_glm_error)
         # trio (pulled in by httpx's async backend detection when installed) warns at import
@@ -165,4 +168,34 @@ def unload(shell: Any) -> None:
         shell.set_custom_exc((), None)
     if magics.session.log is not None:
         magics.session.log.uninstall()
+    completions = _COMPLETIONS.pop(id(shell), None)
+    if completions is not None:
+        completions.stop()
     magics.close()
+
+
+def start_completions(shell: Any, session: Session) -> CompletionService | None:
+    """Serve inline completions for this kernel (announced beside its connection file), with
+    a names table refreshed after each execution; None where the kernel has no such file."""
+    from ..completion.service import CompletionService, endpoint_path
+    from ..context.names import names_table
+
+    try:
+        from ipykernel.connect import get_connection_file
+
+        where = endpoint_path(get_connection_file())
+    except (ImportError, RuntimeError, AttributeError):
+        return None
+    if where is None:
+        return None
+    table = [""]
+
+    def refresh(*_: Any) -> None:
+        # On the kernel's own thread, between cells: the completion thread only reads the text.
+        table[0] = names_table(shell.user_ns, getattr(shell, "user_ns_hidden", ()))
+
+    refresh()
+    shell.events.register("post_execute", refresh)
+    service = CompletionService(session, lambda: table[0])
+    service.start(where[1])
+    return service

@@ -23,10 +23,10 @@ STAGES: list[set[str]] = [
     {"wire", "context"},
     {"display"},
     {"core"},
-    {"agent", "batch"},
+    {"agent", "batch", "completion"},
     {"ipython"},
     {"examples"},
-    {"__init__", "cli"},
+    {"__init__", "cli", "server"},
 ]
 APART = "simulator"  # a program of its own: it speaks the protocol and imports only the base
 EDGE = {"ipython", "display"}  # the only stages that touch IPython and ipywidgets

@@ -95,6 +95,8 @@ def test_describe_lists_the_settings_in_their_usual_order() -> None:
         "context_window",
         "tool_timeout",
         "tool_output_chars",
+        "completion_model",
+        "completion_max_tokens",
     ]
 
 

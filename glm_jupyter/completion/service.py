@@ -1,0 +1,234 @@
+"""The kernel's completion endpoint: a small HTTP server on 127.0.0.1, on a thread and event
+loop of its own, so completions come while a cell runs (the kernel's own channels wait for
+it), and they know the live kernel's names because they run in its process.
+
+The Jupyter server's `/glm/complete` (`glm_jupyter.server`) forwards the browser's requests
+here; it finds the port and a random token in `glm-complete-<kernel id>.json` beside the
+kernel's connection file (mode 0600, removed when the kernel exits). One request is one
+streamed completion, answered as newline-delimited JSON: `{"text": ...}` pieces, then
+`{"done": true, "usage": ...}` or `{"error": ...}`. When the caller closes its connection
+(the person typed on), the model's stream is closed at once, so an abandoned completion costs
+nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config.paths import COMPLETION_ENDPOINT
+from ..errors import ClassroomLimitError, GLMError, InputError
+from ..messages import Finish, TextDelta, UsageReport
+from .prompt import CompletionRequest, insertion, messages
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
+    from ..core.session import Session
+    from ..messages import Usage
+
+MAX_BODY = 256 * 1024
+_KERNEL_FILE = re.compile(r"kernel-(.+)\.json$")
+
+
+def endpoint_path(connection_file: str) -> tuple[str, Path] | None:
+    """The kernel id and where its completion endpoint is announced, from its connection
+    file's name (`kernel-<id>.json`, as the Jupyter server names it)."""
+    found = _KERNEL_FILE.search(os.path.basename(connection_file))
+    if found is None:
+        return None
+    kernel = found.group(1)
+    return kernel, Path(connection_file).parent / COMPLETION_ENDPOINT.format(kernel=kernel)
+
+
+class CompletionService:
+    """Answers completion requests for one kernel's session, on its own thread."""
+
+    def __init__(self, session: Session, names: Callable[[], str]) -> None:
+        self.session = session
+        self.names = names  # the kernel's names table, as last refreshed on the main thread
+        self.token = secrets.token_urlsafe(24)
+        self.port = 0
+        self.path: Path | None = None
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="glm-completions", daemon=True)
+
+    def start(self, announce: Path | None) -> None:
+        """Listen, and write where (and with which token) to `announce`."""
+        self._thread.start()
+        self._ready.wait(10)
+        if announce is not None and self.port:
+            data = json.dumps({"port": self.port, "token": self.token, "pid": os.getpid()})
+            fd = os.open(announce, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(data)
+            self.path = announce
+            atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Stop listening and take the announcement away."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.path = None
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    # --- the server ----------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._connection, "127.0.0.1", 0)
+        )
+        self.port = int(server.sockets[0].getsockname()[1])
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, path, headers = _request_head(head)
+            length = int(headers.get("content-length", "0") or 0)
+            if headers.get("authorization") != f"Bearer {self.token}":
+                await _reply(writer, 403, {"error": "Wrong or missing token."})
+            elif method != "POST" or path != "/complete":
+                await _reply(writer, 404, {"error": "Only POST /complete is served here."})
+            elif length > MAX_BODY:
+                await _reply(writer, 413, {"error": "The request is too large."})
+            else:
+                body = await reader.readexactly(length)
+                await self._complete(body, reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                writer.close()
+
+    async def _complete(
+        self, body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            request = CompletionRequest.from_json(json.loads(body or b"{}"))
+        except (ValueError, InputError) as exc:
+            await _reply(writer, 400, {"error": str(exc)})
+            return
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+            b"Cache-Control: no-store\r\nConnection: close\r\n\r\n"
+        )
+        generating = asyncio.ensure_future(self._stream(request, writer))
+        # The caller closing its end (the person typed on) ends the model's stream at once.
+        hung_up = asyncio.ensure_future(reader.read(1))
+        done, _ = await asyncio.wait({generating, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+        if generating not in done:
+            generating.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await generating
+        hung_up.cancel()
+
+    async def _stream(self, request: CompletionRequest, writer: asyncio.StreamWriter) -> None:
+        """Stream one completion to `writer`, a JSON line per piece."""
+        try:
+            s = self.settings()
+            async for piece in self._pieces(s, request):
+                writer.write(json.dumps(piece).encode() + b"\n")
+                await writer.drain()
+        except GLMError as exc:
+            writer.write(json.dumps({"error": str(exc)}).encode() + b"\n")
+            await writer.drain()
+
+    async def _pieces(
+        self, s: Settings, request: CompletionRequest
+    ) -> AsyncIterator[dict[str, Any]]:
+        from ..wire.client import AsyncClient
+        from ..wire.dialects import Dialect
+
+        pipeline = self.session.pipeline
+        dialect = Dialect.of(s)
+        payload = dialect.body(messages(request, self.names()))
+        client = AsyncClient(pipeline.endpoint(s), transport=_async_transport(pipeline))
+        text, usage = "", None
+        events = client.stream(payload, dialect=dialect)
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    text += event.text
+                    yield {"text": event.text}
+                elif isinstance(event, UsageReport):
+                    usage = event.usage
+                elif isinstance(event, Finish):
+                    pass
+        finally:
+            await events.aclose()  # closes the model's connection, even when cancelled
+            await client.aclose()
+            self._count(s, usage)
+        yield {"done": True, "insert": insertion(text, request), "usage": _usage(usage)}
+
+    def settings(self) -> Settings:
+        """The settings of a completion: the completion model, no thinking, a short answer,
+        within the classroom policy."""
+        s = self.session.settings(completion_flags(self.session))
+        self.session.admit(s)
+        return s
+
+    def _count(self, s: Settings, usage: Usage | None) -> None:
+        self.session.ledger.add(s.model, usage, s.provider.name, kind="completions")
+
+
+def completion_flags(session: Session) -> dict[str, Any]:
+    """Settings overrides for completions: `GLM.completion_model` (else the provider's fast
+    model, else the session's), thinking off, `GLM.completion_max_tokens`. Under a classroom
+    policy that does not allow that model, the course's own model is used."""
+    s = session.settings()
+    model = s.completion_model or s.provider.fast_model or s.model
+    flags = {"model": model, "thinking": False, "max_tokens": s.completion_max_tokens}
+    try:
+        session.settings(flags)
+    except ClassroomLimitError:
+        del flags["model"]
+    return flags
+
+
+def _async_transport(pipeline: Any) -> Any:
+    return getattr(pipeline, "async_transport", None)
+
+
+def _usage(usage: Usage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+
+
+def _request_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return method, path, headers
+
+
+async def _reply(writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload).encode()
+    writer.write(
+        f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + data
+    )
+    await writer.drain()

@@ -1,0 +1,23 @@
+"""The Jupyter server extension: `POST /glm/complete` forwards the JupyterLab extension's inline
+completion requests to the kernel that is to answer them (`glm_jupyter.completion.service`).
+
+The server holds no key and calls no model: it finds the kernel's completion endpoint in the
+file the kernel wrote beside its connection file, streams the kernel's answer back, and closes
+the kernel's connection the moment the browser closes its own (the person typed on), which
+closes the model's stream in turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .complete import CompleteHandler
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Add the handler under the server's base URL."""
+    from jupyter_server.utils import url_path_join
+
+    web_app = serverapp.web_app
+    route = url_path_join(web_app.settings["base_url"], "glm", "complete")
+    web_app.add_handlers(".*$", [(route, CompleteHandler)])
