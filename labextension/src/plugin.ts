@@ -1,7 +1,7 @@
 /**
  * The application plugins (package.json `jupyterlab.extension`): cell commands, the
- * host for code-block toolbars, the delta channel for streaming replies, and the status
- * bar item.
+ * host for code-block toolbars, the delta channel for streaming replies, the status
+ * bar item, and inline completions.
  *
  * Both work in JupyterLab 4 and Notebook 7; Notebook 7 has no status bar, so the
  * status item's IStatusBar is optional.
@@ -9,11 +9,13 @@
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, ISessionContextDialogs } from '@jupyterlab/apputils';
+import { ICompletionProviderManager } from '@jupyterlab/completer';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { registerCodeActionHost, registerStreamHost } from './bridge';
 import { addCellCommands, findCell, insertCellBelow } from './commands';
+import { GlmInlineProvider } from './completer';
 import { addStatusItem } from './statusbar';
 import { StreamHub } from './stream';
 
@@ -73,10 +75,22 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+/** Inline completions (ghost text) from the notebook's kernel, which knows its variables. */
+const completerPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'glm-jupyter-labextension:completer',
+  description: 'GLM inline completions that know the live kernel.',
+  autoStart: true,
+  optional: [ICompletionProviderManager],
+  activate: (app: JupyterFrontEnd, manager: ICompletionProviderManager | null) => {
+    manager?.registerInlineProvider(new GlmInlineProvider());
+  }
+};
+
 const plugins: JupyterFrontEndPlugin<void>[] = [
   commandsPlugin,
   streamPlugin,
-  statusPlugin
+  statusPlugin,
+  completerPlugin
 ];
 
 export default plugins;

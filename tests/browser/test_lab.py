@@ -208,6 +208,52 @@ def test_the_run_header_shows_the_plan_and_where_the_run_stands(page: Any, serve
     page.js_errors.check()
 
 
+def test_ghost_text_knows_the_kernel_columns_and_tab_accepts(page: Any, server: Server) -> None:
+    # The column's name is made at run time: no cell's text ever spells it.
+    start_notebook(
+        page,
+        server,
+        "complete.ipynb",
+        "import pandas as pd\n"
+        "sales = pd.DataFrame({k: [1.5, 2.5] for k in ('quarter_' + 'revenue', 'units')})",
+        "",
+    )
+    run_cell(page, 1)
+    wait_idle(page)
+    before = len([r for r in server.sim.requests if r["method"] == "POST"])
+    select_cell(page, 2)
+    page.keyboard.press("Enter")  # edit mode in the empty cell
+    page.keyboard.type("total = ", delay=40)
+    ghost = cell(page, 2).locator(".jp-GhostText")
+    ghost.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('.jp-GhostText')?.textContent.includes('quarter_revenue')"
+    )
+    shot(page, "lab-12-ghost-text")
+    page.keyboard.press("Tab")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel"
+        ".getSource() === \"total = sales['quarter_revenue'].sum()\""
+    )
+    assert cell(page, 2).locator(".jp-GhostText").count() == 0
+    sent = [r for r in server.sim.requests if r["method"] == "POST"][before:]
+    assert sent, "no completion request reached the model"
+    prompt = sent[-1]["body"]["messages"][-1]["content"]
+    assert "quarter_revenue: float64" in prompt
+    assert "1.5" not in prompt.split("Cells above")[0]  # names and types, never values
+
+    # Typing on cancels the ghost text.
+    page.keyboard.press("Enter")
+    page.keyboard.type("again = ", delay=40)
+    ghost.wait_for()
+    page.keyboard.type("x", delay=0)
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-GhostText')"
+        " || !document.querySelector('.jp-GhostText').textContent.includes('quarter_revenue')"
+    )
+    page.js_errors.check()
+
+
 def test_chat_panel_send_and_enter(page: Any, server: Server) -> None:
     start_notebook(page, server, "chat.ipynb", "import glm_jupyter\nglm_jupyter.chat()")
     run_cell(page, 1)

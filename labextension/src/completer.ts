@@ -1,0 +1,199 @@
+/**
+ * Inline completions (ghost text, Tab accepts) from the notebook's own kernel.
+ *
+ * The request goes to the Jupyter server's `/glm/complete`, which forwards it to the kernel:
+ * the kernel answers on a thread of its own, so completions come while a cell runs, and it
+ * knows its variables and DataFrame columns. The browser never sees a key. A keystroke in the
+ * cell aborts the request under way, which closes the kernel's connection and the model's
+ * stream behind it, so a fast typist does not pay for abandoned completions.
+ */
+
+import type {
+  CompletionHandler,
+  IInlineCompletionContext,
+  IInlineCompletionItem,
+  IInlineCompletionList,
+  IInlineCompletionProvider
+} from '@jupyterlab/completer';
+import { URLExt } from '@jupyterlab/coreutils';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** Characters of the cells above sent with a request (the kernel clips again). */
+const CELLS_CHARS = 6000;
+
+/** One line of the kernel's answer. */
+export interface ICompletionPiece {
+  text?: string;
+  done?: boolean;
+  insert?: string;
+  error?: string;
+}
+
+/** The sources of the code cells above the active one, nearest last, within a budget. */
+export function cellsAbove(panel: NotebookPanel | null): string[] {
+  const notebook = panel?.content;
+  if (!notebook || !notebook.model) {
+    return [];
+  }
+  const cells: string[] = [];
+  let used = 0;
+  for (let i = notebook.activeCellIndex - 1; i >= 0 && used < CELLS_CHARS; i--) {
+    const cell = notebook.model.cells.get(i);
+    if (cell.type !== 'code') {
+      continue;
+    }
+    const source = cell.sharedModel.getSource();
+    used += source.length;
+    cells.unshift(source);
+  }
+  return cells;
+}
+
+/** Newline-delimited JSON pieces of a streamed response body. */
+export async function* pieces(
+  body: ReadableStream<Uint8Array>
+): AsyncGenerator<ICompletionPiece> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        break;
+      }
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf('\n');
+      while (end >= 0) {
+        const line = buffer.slice(0, end).trim();
+        buffer = buffer.slice(end + 1);
+        if (line) {
+          yield JSON.parse(line) as ICompletionPiece;
+        }
+        end = buffer.indexOf('\n');
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** The GLM inline completion provider. */
+export class GlmInlineProvider implements IInlineCompletionProvider {
+  readonly identifier = 'glm-jupyter';
+  readonly name = 'GLM (this kernel)';
+  // JupyterLab's inline completer settings: on by default, a setting turns it off.
+  readonly schema = {
+    default: { enabled: true, debouncerDelay: 200, timeout: 20000 }
+  };
+
+  private _controller: AbortController | null = null;
+  private _streams = new Map<string, AsyncGenerator<ICompletionPiece>>();
+  private _serial = 0;
+
+  async fetch(
+    request: CompletionHandler.IRequest,
+    context: IInlineCompletionContext
+  ): Promise<IInlineCompletionList<IInlineCompletionItem>> {
+    this.abort();
+    const kernel = context.session?.kernel;
+    const prefix = request.text.slice(0, request.offset);
+    // A cell magic's body is not Python (a `%%glm` cell is a question to the model).
+    if (!kernel || !prefix.trim() || /^\s*%%/.test(request.text)) {
+      return { items: [] };
+    }
+    const panel = context.widget as NotebookPanel;
+    const controller = new AbortController();
+    this._controller = controller;
+    this._abortOnEdit(panel, controller, request.text);
+    const settings = ServerConnection.makeSettings();
+    const body = {
+      kernel_id: kernel.id,
+      prefix,
+      suffix: request.text.slice(request.offset),
+      cells: cellsAbove(panel)
+    };
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        URLExt.join(settings.baseUrl, 'glm', 'complete'),
+        { method: 'POST', body: JSON.stringify(body), signal: controller.signal },
+        settings
+      );
+    } catch {
+      return { items: [] }; // aborted, or the server went away
+    }
+    if (!response.ok || !response.body) {
+      return { items: [] };
+    }
+    const token = `glm-${++this._serial}`;
+    this._streams.set(token, pieces(response.body));
+    return { items: [{ insertText: '', isIncomplete: true, token }] };
+  }
+
+  async *stream(token: string): AsyncGenerator<{ response: IInlineCompletionItem }> {
+    const stream = this._streams.get(token);
+    if (!stream) {
+      return;
+    }
+    let text = '';
+    try {
+      for await (const piece of stream) {
+        if (piece.error) {
+          yield {
+            response: {
+              insertText: text,
+              isIncomplete: false,
+              token,
+              error: { message: piece.error }
+            }
+          };
+          return;
+        }
+        if (piece.done) {
+          yield {
+            response: { insertText: piece.insert ?? text, isIncomplete: false, token }
+          };
+          return;
+        }
+        if (piece.text) {
+          text += piece.text;
+          yield { response: { insertText: text, isIncomplete: true, token } };
+        }
+      }
+    } catch {
+      // Aborted by a keystroke: the ghost text is gone anyway.
+    } finally {
+      this._streams.delete(token);
+    }
+  }
+
+  /** Drop the request under way (its connection closes at once). */
+  abort(): void {
+    this._controller?.abort();
+    this._controller = null;
+  }
+
+  /** Abort `controller` as soon as the active cell's text changes from `text`. */
+  private _abortOnEdit(
+    panel: NotebookPanel | null,
+    controller: AbortController,
+    text: string
+  ): void {
+    const model = panel?.content?.activeCell?.model?.sharedModel;
+    if (!model) {
+      return;
+    }
+    const changed = (): void => {
+      if (model.getSource() !== text) {
+        controller.abort();
+        model.changed.disconnect(changed);
+      }
+    };
+    model.changed.connect(changed);
+    controller.signal.addEventListener('abort', () =>
+      model.changed.disconnect(changed)
+    );
+  }
+}
