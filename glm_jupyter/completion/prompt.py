@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.prompts import COMPLETE_PROMPT, COMPLETE_SYSTEM
+from ..core.prompts import COMPLETE_PROMPT, COMPLETE_SYSTEM, EDIT_PROMPT, EDIT_SYSTEM
 from ..errors import InputError
 from ..messages import Message
 
+SOURCE_CHARS = 20_000  # of a cell to edit
 PREFIX_CHARS = 4000  # of the cell before the cursor
 SUFFIX_CHARS = 1000  # and after it
 CELLS_CHARS = 3000  # of the cells above, the nearest kept
@@ -39,6 +40,45 @@ class CompletionRequest:
         if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
             raise InputError("`cells` must be a list of the sources of the cells above.")
         return cls(data["prefix"], suffix, tuple(cells))
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """A cell to rewrite, what to do to it, and the cells above it."""
+
+    source: str
+    instruction: str
+    cells: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any) -> EditRequest:
+        """Read a request body; InputError says which field is wrong."""
+        if not isinstance(data, dict) or not isinstance(data.get("source"), str):
+            raise InputError("An edit request needs `source`: the cell's text.")
+        instruction, cells = data.get("instruction"), data.get("cells", [])
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise InputError("Say what to change in the cell (`instruction`).")
+        if len(data["source"]) > SOURCE_CHARS:
+            raise InputError(f"The cell is over {SOURCE_CHARS:,} characters: split it first.")
+        if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
+            raise InputError("`cells` must be a list of the sources of the cells above.")
+        return cls(data["source"], instruction.strip(), tuple(cells))
+
+
+def edit_messages(request: EditRequest, names: str) -> list[Message]:
+    """The system prompt and the one user message of an edit."""
+    user = EDIT_PROMPT.format(
+        names=names[:NAMES_CHARS] or "(none yet)",
+        cells=_cells_above(request.cells),
+        source=request.source,
+        instruction=request.instruction,
+    )
+    return [Message("system", EDIT_SYSTEM), Message("user", user)]
+
+
+def new_source(text: str) -> str:
+    """The model's answer as the cell's new source: fences off, no trailing blank lines."""
+    return _FENCE.sub("", text.strip()).rstrip()
 
 
 def _cells_above(cells: tuple[str, ...]) -> str:

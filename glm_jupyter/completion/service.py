@@ -1,6 +1,7 @@
-"""The kernel's completion endpoint: a small HTTP server on 127.0.0.1, on a thread and event
-loop of its own, so completions come while a cell runs (the kernel's own channels wait for
-it), and they know the live kernel's names because they run in its process.
+"""The kernel's completion endpoint (and its inline edits): a small HTTP server on 127.0.0.1,
+on a thread and event loop of its own, so completions come while a cell runs (the kernel's
+own channels wait for it), and they know the live kernel's names because they run in its
+process.
 
 The Jupyter server's `/glm/complete` (`glm_jupyter.server`) forwards the browser's requests
 here; it finds the port and a random token in `glm-complete-<kernel id>.json` beside the
@@ -8,7 +9,7 @@ kernel's connection file (mode 0600, removed when the kernel exits). One request
 streamed completion, answered as newline-delimited JSON: `{"text": ...}` pieces, then
 `{"done": true, "usage": ...}` or `{"error": ...}`. When the caller closes its connection
 (the person typed on), the model's stream is closed at once, so an abandoned completion costs
-nothing more.
+nothing more. `/edit` answers the same way, with the cell's whole new source at the end.
 """
 
 from __future__ import annotations
@@ -27,13 +28,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.paths import COMPLETION_ENDPOINT
 from ..errors import ClassroomLimitError, GLMError, InputError
-from ..messages import Finish, TextDelta, UsageReport
-from .prompt import CompletionRequest, insertion, messages
+from ..messages import TextDelta, UsageReport
+from .prompt import (
+    CompletionRequest,
+    EditRequest,
+    edit_messages,
+    insertion,
+    messages,
+    new_source,
+)
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..core.session import Session
-    from ..messages import Usage
+    from ..messages import Message, Usage
 
 MAX_BODY = 256 * 1024
 _KERNEL_FILE = re.compile(r"kernel-(.+)\.json$")
@@ -104,24 +112,25 @@ class CompletionService:
             length = int(headers.get("content-length", "0") or 0)
             if headers.get("authorization") != f"Bearer {self.token}":
                 await _reply(writer, 403, {"error": "Wrong or missing token."})
-            elif method != "POST" or path != "/complete":
-                await _reply(writer, 404, {"error": "Only POST /complete is served here."})
+            elif method != "POST" or path not in ("/complete", "/edit"):
+                await _reply(writer, 404, {"error": "Only POST /complete and /edit are served."})
             elif length > MAX_BODY:
                 await _reply(writer, 413, {"error": "The request is too large."})
             else:
                 body = await reader.readexactly(length)
-                await self._complete(body, reader, writer)
+                await self._answer(path, body, reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         finally:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 writer.close()
 
-    async def _complete(
-        self, body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    async def _answer(
+        self, path: str, body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         try:
-            request = CompletionRequest.from_json(json.loads(body or b"{}"))
+            data = json.loads(body or b"{}")
+            going = self._completion(data) if path == "/complete" else self._edit(data)
         except (ValueError, InputError) as exc:
             await _reply(writer, 400, {"error": str(exc)})
             return
@@ -129,7 +138,7 @@ class CompletionService:
             b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
             b"Cache-Control: no-store\r\nConnection: close\r\n\r\n"
         )
-        generating = asyncio.ensure_future(self._stream(request, writer))
+        generating = asyncio.ensure_future(self._send(going, writer))
         # The caller closing its end (the person typed on) ends the model's stream at once.
         hung_up = asyncio.ensure_future(reader.read(1))
         done, _ = await asyncio.wait({generating, hung_up}, return_when=asyncio.FIRST_COMPLETED)
@@ -139,11 +148,32 @@ class CompletionService:
                 await generating
         hung_up.cancel()
 
-    async def _stream(self, request: CompletionRequest, writer: asyncio.StreamWriter) -> None:
-        """Stream one completion to `writer`, a JSON line per piece."""
+    def _completion(self, data: Any) -> AsyncIterator[dict[str, Any]]:
+        request = CompletionRequest.from_json(data)
+        return self._pieces(
+            self.settings(),
+            messages(request, self.names()),
+            lambda text: {"insert": insertion(text, request)},
+            kind="completions",
+        )
+
+    def _edit(self, data: Any) -> AsyncIterator[dict[str, Any]]:
+        request = EditRequest.from_json(data)
+        s = self.session.settings({"thinking": False})
+        self.session.admit(s)
+        return self._pieces(
+            s,
+            edit_messages(request, self.names()),
+            lambda text: {"source": new_source(text)},
+            kind="edits",
+        )
+
+    async def _send(
+        self, pieces: AsyncIterator[dict[str, Any]], writer: asyncio.StreamWriter
+    ) -> None:
+        """Stream the pieces to `writer`, a JSON line each; an error is the last line."""
         try:
-            s = self.settings()
-            async for piece in self._pieces(s, request):
+            async for piece in pieces:
                 writer.write(json.dumps(piece).encode() + b"\n")
                 await writer.drain()
         except GLMError as exc:
@@ -151,15 +181,20 @@ class CompletionService:
             await writer.drain()
 
     async def _pieces(
-        self, s: Settings, request: CompletionRequest
+        self,
+        s: Settings,
+        prompt: list[Message],
+        finish: Callable[[str], dict[str, Any]],
+        *,
+        kind: str,
     ) -> AsyncIterator[dict[str, Any]]:
         from ..wire.client import AsyncClient
         from ..wire.dialects import Dialect
 
         pipeline = self.session.pipeline
         dialect = Dialect.of(s)
-        payload = dialect.body(messages(request, self.names()))
-        client = AsyncClient(pipeline.endpoint(s), transport=_async_transport(pipeline))
+        payload = dialect.body(prompt)
+        client = AsyncClient(pipeline.endpoint(s), transport=pipeline.async_transport)
         text, usage = "", None
         events = client.stream(payload, dialect=dialect)
         try:
@@ -169,13 +204,11 @@ class CompletionService:
                     yield {"text": event.text}
                 elif isinstance(event, UsageReport):
                     usage = event.usage
-                elif isinstance(event, Finish):
-                    pass
         finally:
             await events.aclose()  # closes the model's connection, even when cancelled
             await client.aclose()
-            self._count(s, usage)
-        yield {"done": True, "insert": insertion(text, request), "usage": _usage(usage)}
+            self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
+        yield {"done": True, **finish(text), "usage": _usage(usage)}
 
     def settings(self) -> Settings:
         """The settings of a completion: the completion model, no thinking, a short answer,
@@ -183,9 +216,6 @@ class CompletionService:
         s = self.session.settings(completion_flags(self.session))
         self.session.admit(s)
         return s
-
-    def _count(self, s: Settings, usage: Usage | None) -> None:
-        self.session.ledger.add(s.model, usage, s.provider.name, kind="completions")
 
 
 def completion_flags(session: Session) -> dict[str, Any]:
@@ -200,10 +230,6 @@ def completion_flags(session: Session) -> dict[str, Any]:
     except ClassroomLimitError:
         del flags["model"]
     return flags
-
-
-def _async_transport(pipeline: Any) -> Any:
-    return getattr(pipeline, "async_transport", None)
 
 
 def _usage(usage: Usage | None) -> dict[str, int] | None:

@@ -130,3 +130,14 @@ COMPLETE_PROMPT = (
     "{names}\n\nCells above this one, oldest first:\n{cells}\n\n"
     "The cell being edited; complete it at <|cursor|>:\n```python\n{prefix}<|cursor|>{suffix}\n```"
 )
+
+EDIT_SYSTEM = (
+    "You rewrite one Jupyter notebook cell as the person asks. Reply with only the whole new "
+    "source of the cell: no code fences, no explanation. Keep what the request does not touch "
+    "as it is, and use the kernel's real variable and column names."
+)
+EDIT_PROMPT = (
+    "Variables in the live kernel (names, types, shapes; DataFrame columns and dtypes):\n"
+    "{names}\n\nCells above this one, oldest first:\n{cells}\n\n"
+    "The cell:\n```python\n{source}\n```\n\nRewrite it: {instruction}"
+)

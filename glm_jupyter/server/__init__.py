@@ -1,5 +1,6 @@
-"""The Jupyter server extension: `POST /glm/complete` forwards the JupyterLab extension's inline
-completion requests to the kernel that is to answer them (`glm_jupyter.completion.service`).
+"""The Jupyter server extension: `POST /glm/complete` and `POST /glm/edit` forward the JupyterLab
+extension's inline completions and inline edits to the kernel that is to answer them
+(`glm_jupyter.completion.service`).
 
 The server holds no key and calls no model: it finds the kernel's completion endpoint in the
 file the kernel wrote beside its connection file, streams the kernel's answer back, and closes
@@ -19,5 +20,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
 
     web_app = serverapp.web_app
-    route = url_path_join(web_app.settings["base_url"], "glm", "complete")
-    web_app.add_handlers(".*$", [(route, CompleteHandler)])
+    base = web_app.settings["base_url"]
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "glm", "complete"), CompleteHandler, {"path": "/complete"}),
+            (url_path_join(base, "glm", "edit"), CompleteHandler, {"path": "/edit"}),
+        ],
+    )

@@ -1,4 +1,5 @@
-"""`POST /glm/complete`: one inline completion, forwarded to the kernel and streamed back."""
+"""`POST /glm/complete` and `/glm/edit`: one inline completion or edit, forwarded to the kernel
+and streamed back."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tornado import web
 
 from ..config.paths import COMPLETION_ENDPOINT
 
-_FORWARDED = ("prefix", "suffix", "cells")
+_FORWARDED = ("prefix", "suffix", "cells", "source", "instruction")
 _NO_SERVICE = (
     "This kernel does not serve glm-jupyter completions: run `%load_ext glm_jupyter` in it "
     "(a kernel started before glm-jupyter was installed needs a restart first)."
@@ -23,6 +24,10 @@ class CompleteHandler(APIHandler):
     """Streams newline-delimited JSON from the kernel's completion endpoint."""
 
     _upstream: asyncio.StreamWriter | None = None
+
+    def initialize(self, path: str = "/complete") -> None:
+        """`path`: the kernel endpoint's route this handler forwards to."""
+        self.kernel_path = path
 
     @web.authenticated
     async def post(self) -> None:
@@ -63,7 +68,7 @@ class CompleteHandler(APIHandler):
         body: bytes,
     ) -> None:
         writer.write(
-            b"POST /complete HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"POST {self.kernel_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
             + f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n".encode()
             + b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
             + body

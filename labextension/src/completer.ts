@@ -26,7 +26,8 @@ const CELLS_CHARS = 6000;
 export interface ICompletionPiece {
   text?: string;
   done?: boolean;
-  insert?: string;
+  insert?: string; // a completion's text to insert
+  source?: string; // an edit's new cell source
   error?: string;
 }
 

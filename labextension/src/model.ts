@@ -425,6 +425,9 @@ export function statusTitle(t: INotebookTotals): string {
 export type CellCommandKind = 'ask' | 'explain' | 'fix';
 
 /** Their command ids; schema/commands.json binds their keys. */
+/** Edit Cell with GLM… (`edit.ts`). */
+export const EDIT_COMMAND = 'glm-jupyter:edit-cell';
+
 export const CommandIDs = {
   ask: 'glm-jupyter:ask-cell',
   explain: 'glm-jupyter:explain-error',

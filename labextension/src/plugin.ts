@@ -16,6 +16,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { registerCodeActionHost, registerStreamHost } from './bridge';
 import { addCellCommands, findCell, insertCellBelow } from './commands';
 import { GlmInlineProvider } from './completer';
+import { addEditCommand } from './edit';
 import { addStatusItem } from './statusbar';
 import { StreamHub } from './stream';
 
@@ -33,6 +34,7 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
     dialogs: ISessionContextDialogs | null
   ) => {
     addCellCommands(app, tracker, palette, dialogs);
+    addEditCommand(app, tracker, palette);
     registerCodeActionHost({
       insertBelow: async (cellNode, code, run) => {
         const target = findCell(tracker, cellNode);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { CommandIDs } from '../src/model';
+import { CommandIDs, EDIT_COMMAND } from '../src/model';
 
 const ROOT = resolve(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf-8'));
@@ -51,6 +51,11 @@ describe('the settings schema', () => {
         selector
       }))
     );
-    expect(shortcuts).toEqual(expected);
+    const edit = [COMMAND_MODE, EDIT_MODE].map(selector => ({
+      command: EDIT_COMMAND,
+      keys: ['Accel Alt K'],
+      selector
+    }));
+    expect(shortcuts).toEqual([...expected, ...edit]);
   });
 });

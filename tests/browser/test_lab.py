@@ -254,6 +254,44 @@ def test_ghost_text_knows_the_kernel_columns_and_tab_accepts(page: Any, server: 
     page.js_errors.check()
 
 
+LOOP = "units = [3, 5, 8]\ndoubled = []\nfor u in units:\n    doubled.append(u * 2)"
+VECTORISED = "units = [3, 5, 8]\ndoubled = [u * 2 for u in units]"
+SOURCE_OF_ACTIVE = (
+    "() => window.jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel.getSource()"
+)
+
+
+def test_inline_edit_shows_a_diff_accept_applies_and_undo_restores(
+    page: Any, server: Server
+) -> None:
+    start_notebook(page, server, "edit.ipynb", LOOP)
+    select_cell(page, 1)
+    # Not awaited: the command runs until the person answers its dialogs.
+    page.evaluate("() => { window.jupyterapp.commands.execute('glm-jupyter:edit-cell'); }")
+    prompt = page.locator(".jp-Dialog input")
+    prompt.wait_for()
+    prompt.fill("vectorise this loop")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".jp-Dialog .jp-GLM-diff")
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Dialog .jp-mod-accept').hasAttribute('disabled')"
+    )
+    added = page.locator(".jp-GLM-diff-add").all_inner_texts()
+    removed = page.locator(".jp-GLM-diff-del").all_inner_texts()
+    assert added == ["+ doubled = [u * 2 for u in units]"]
+    assert "-     doubled.append(u * 2)" in removed
+    assert page.locator(".jp-GLM-diff-same").first.inner_text() == "  units = [3, 5, 8]"
+    shot(page, "lab-13-inline-edit-diff")
+    accept.click()
+    page.wait_for_function(f"() => ({SOURCE_OF_ACTIVE})() === {VECTORISED!r}")
+    select_cell(page, 1)
+    page.keyboard.press("Enter")  # into the cell's editor
+    page.keyboard.press("Control+z")  # one undo
+    page.wait_for_function(f"() => ({SOURCE_OF_ACTIVE})() === {LOOP!r}")
+    page.js_errors.check()
+
+
 def test_chat_panel_send_and_enter(page: Any, server: Server) -> None:
     start_notebook(page, server, "chat.ipynb", "import glm_jupyter\nglm_jupyter.chat()")
     run_cell(page, 1)

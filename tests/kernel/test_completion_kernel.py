@@ -20,6 +20,8 @@ from glm_jupyter.simulator import Simulator
 
 COLUMNS = "sales = pd.DataFrame({'region': ['north', 'south'], 'units_sold': [3, 5]})"
 ANSWER = "sales.groupby('region')['units_sold'].sum()"
+LOOP = "doubled = []\nfor u in sales['units_sold']:\n    doubled.append(u * 2)"
+EDITED = "doubled = (sales['units_sold'] * 2).tolist()"
 
 
 @pytest.fixture
@@ -29,6 +31,7 @@ def kernel(tmp_path: Path) -> Iterator[Any]:
             "turns": [
                 {"match": "slow please", "content": "x" * 400, "tokens_per_second": 20},
                 {"match": "<\\|cursor\\|>", "content": ANSWER},
+                {"match": "Rewrite it: vectorise", "content": f"```python\n{EDITED}\n```"},
             ],
             "default": {"content": "ok"},
         }
@@ -123,6 +126,30 @@ def test_hanging_up_closes_the_model_stream(kernel: Any) -> None:
             break
         time.sleep(0.05)
     assert sim.requests[-1]["outcome"] == "client closed the connection"
+
+
+def test_an_edit_streams_the_new_source(kernel: Any) -> None:
+    _, endpoint, sim = kernel
+    info = json.loads(endpoint.read_text())
+    reply = httpx.post(
+        f"http://127.0.0.1:{info['port']}/edit",
+        json={"source": LOOP, "instruction": "vectorise this loop", "cells": [COLUMNS]},
+        headers={"Authorization": f"Bearer {info['token']}"},
+        timeout=30,
+    )
+    pieces = _lines(reply)
+    assert pieces[-1]["done"] is True
+    assert pieces[-1]["source"] == EDITED
+    prompt = sim.requests[-1]["body"]["messages"][-1]["content"]
+    assert LOOP in prompt
+    assert "units_sold: int64" in prompt
+    missing = httpx.post(
+        f"http://127.0.0.1:{info['port']}/edit",
+        json={"source": LOOP, "instruction": " "},
+        headers={"Authorization": f"Bearer {info['token']}"},
+    )
+    assert missing.status_code == 400
+    assert "Say what to change" in missing.json()["error"]
 
 
 def test_a_wrong_token_is_refused(kernel: Any) -> None:
