@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import agent, agent_long, batch, cache, load, streaming, summaries, wire
+from . import agent, agent_long, batch, cache, completion, load, streaming, summaries, wire
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -23,6 +23,7 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "agent_long_cache_share": agent_long.long_run,
     "agent_long_step_overhead_ratio": agent_long.long_run,
     "agent_resume_repeated_requests": agent_long.resume,
+    "completion_context_tokens": completion.context_tokens,
     "df_summary_ms": summaries.run,
     "df_summary_ms_polars": summaries.run,
     "df_summary_tokens": summaries.run,

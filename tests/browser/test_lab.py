@@ -254,6 +254,37 @@ def test_ghost_text_knows_the_kernel_columns_and_tab_accepts(page: Any, server: 
     page.js_errors.check()
 
 
+def test_completions_come_while_an_answer_streams_in_another_cell(
+    page: Any, server: Server
+) -> None:
+    start_notebook(
+        page,
+        server,
+        "busy.ipynb",
+        "import pandas as pd\n"
+        "sales = pd.DataFrame({k: [1.5, 2.5] for k in ('quarter_' + 'revenue', 'units')})",
+        "%%glm\nA long answer, please: stream while I type.",
+        "",
+    )
+    run_cell(page, 1)
+    wait_idle(page)
+    run_cell(page, 2)
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=streaming]")
+    select_cell(page, 3)
+    page.keyboard.press("Enter")
+    page.keyboard.type("total = ", delay=40)
+    page.wait_for_function(
+        "() => document.querySelector('.jp-GhostText')?.textContent.includes('quarter_revenue')"
+    )
+    # The kernel is still busy with the answer: its shell waits, the completion did not.
+    streaming = ".jp-Cell:nth-child(3) .jp-GLM-response[data-status=streaming]"
+    assert page.locator(streaming).count() == 1
+    shot(page, "lab-14-ghost-text-while-streaming")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
+    page.js_errors.check()
+
+
 LOOP = "units = [3, 5, 8]\ndoubled = []\nfor u in units:\n    doubled.append(u * 2)"
 VECTORISED = "units = [3, 5, 8]\ndoubled = [u * 2 for u in units]"
 SOURCE_OF_ACTIVE = (
