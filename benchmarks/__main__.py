@@ -24,6 +24,8 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "agent_long_step_overhead_ratio": agent_long.long_run,
     "agent_resume_repeated_requests": agent_long.resume,
     "completion_context_tokens": completion.context_tokens,
+    "completion_overhead_ms": completion.browser,
+    "completion_cancel_ms": completion.browser,
     "df_summary_ms": summaries.run,
     "df_summary_ms_polars": summaries.run,
     "df_summary_tokens": summaries.run,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,151 @@ def context_tokens() -> list[dict[str, Any]]:
     ]
 
 
+DEBOUNCE_MS = 200  # the provider's debouncer delay (labextension/src/completer.ts)
+FIRST_BYTE_S = 0.05  # the simulator's time to first token
+ANSWER = "sales['quarter_revenue'].sum()"
+LATENCY = {
+    "repeat": True,
+    "turns": [
+        {"match": "slow_", "content": "never seen", "first_byte_delay": 5},
+        {"match": "<\\|cursor\\|>", "content": ANSWER, "first_byte_delay": FIRST_BYTE_S},
+    ],
+    "default": {"content": "ok"},
+}
+FRAME = (
+    "import pandas as pd\n"
+    "sales = pd.DataFrame({k: [1.5, 2.5] for k in ('quarter_' + 'revenue', 'units')})"
+)
+# Records, in the page's clock, when ghost text holding the answer first shows.
+GHOST_PROBE = """
+window.__ghost = { shown: [] };
+new MutationObserver(() => {
+  const ghost = document.querySelector('.jp-GhostText');
+  if (ghost && ghost.textContent.includes('quarter_revenue')) {
+    const last = window.__ghost.shown[window.__ghost.shown.length - 1];
+    if (last === undefined || performance.now() - last > 400) {
+      window.__ghost.shown.push(performance.now());
+    }
+  }
+}).observe(document, { childList: true, subtree: true, characterData: true });
+"""
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _posts(sim: Any, marker: str) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in sim.requests
+        if r["method"] == "POST" and marker in json.dumps((r.get("body") or {}).get("messages"))
+    ]
+
+
+def browser(rounds: int = 20) -> list[dict[str, Any]]:
+    """`completion_overhead_ms` and `completion_cancel_ms` in JupyterLab in Chromium."""
+    import tempfile
+    import time
+
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.lab import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        PAGE_WAIT_MS,
+        jupyter_server,
+        run_cell,
+        select_cell,
+        start_notebook,
+        wait_idle,
+    )
+
+    overheads: list[float] = []
+    cancels: list[float] = []
+    with (
+        tempfile.TemporaryDirectory() as home,
+        jupyter_server(Path(home), LATENCY) as server,
+        sync_playwright() as playwright,
+    ):
+        sim = server.sim
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 960})
+        page.set_default_timeout(PAGE_WAIT_MS)
+        page.add_init_script(GHOST_PROBE)
+        start_notebook(page, server, "latency.ipynb", FRAME, "")
+        run_cell(page, 1)
+        wait_idle(page)
+        select_cell(page, 2)
+        page.keyboard.press("Enter")
+        for i in range(rounds + 2):  # two to warm up
+            page.keyboard.type(f"t{i} = ")
+            typed = page.evaluate("() => performance.now()")
+            page.wait_for_function(f"() => window.__ghost.shown.length > {i}")
+            shown = page.evaluate(f"() => window.__ghost.shown[{i}]")
+            if i >= 2:
+                overheads.append(shown - typed - DEBOUNCE_MS - FIRST_BYTE_S * 1000)
+            page.keyboard.press("Escape")
+            page.keyboard.press("Enter")
+        # The floor: the same completion asked of the simulator with plain httpx.
+        floor = []
+        for _ in range(5):
+            started = time.perf_counter()
+            httpx.post(
+                sim.base_url + "/chat/completions",
+                json={
+                    "model": "glm-4.7-flash",
+                    "messages": [{"role": "user", "content": "<|cursor|>"}],
+                },
+            )
+            floor.append((time.perf_counter() - started) * 1000 - FIRST_BYTE_S * 1000)
+        for i in range(rounds):
+            page.keyboard.type(f"slow_{i} = ")
+            deadline = time.monotonic() + 10
+            while not any(r["outcome"] == "open" for r in _posts(sim, f"slow_{i} = ")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the slow completion never reached the simulator")
+                time.sleep(0.005)
+            pressed = time.time()
+            page.keyboard.type("x")
+            while any(r["outcome"] == "open" for r in _posts(sim, f"slow_{i} = ")):
+                time.sleep(0.002)
+            ended = max(r.get("ended_at", 0) for r in _posts(sim, f"slow_{i} = "))
+            cancels.append((ended - pressed) * 1000)
+            page.keyboard.press("Enter")
+        left_open = sum(1 for r in _posts(sim, "slow_") if r["outcome"] == "open")
+        page.close()
+        chromium.close()
+    p50, p95 = _percentile(overheads, 0.5), _percentile(overheads, 0.95)
+    c95 = _percentile(cancels, 0.95)
+    return [
+        result(
+            "completion_overhead_ms",
+            p50,
+            "ms (p50)",
+            "p50 <= 30, p95 <= 80",
+            p50 <= 30 and p95 <= 80,
+            f"plain httpx to the simulator, the same answer: {statistics.median(floor):.1f} ms",
+            p95=round(p95, 1),
+            rounds=rounds,
+            subtracted=f"debounce {DEBOUNCE_MS} ms + first token {FIRST_BYTE_S * 1000:.0f} ms",
+        ),
+        result(
+            "completion_cancel_ms",
+            c95,
+            "ms (p95)",
+            "p95 <= 50, none left open",
+            c95 <= 50 and left_open == 0,
+            "a request nobody aborts stays open until its answer: 5,000 ms here",
+            p50=round(_percentile(cancels, 0.5), 1),
+            left_open=left_open,
+            rounds=rounds,
+        ),
+    ]
+
+
 def run() -> list[dict[str, Any]]:
-    """Every completion metric measured here."""
-    return context_tokens()
+    """Every completion metric."""
+    return context_tokens() + browser()

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..core.session import Session
     from ..messages import Message, Usage
+    from ..wire.client import AsyncClient, Endpoint
 
 MAX_BODY = 256 * 1024
 _KERNEL_FILE = re.compile(r"kernel-(.+)\.json$")
@@ -67,6 +68,7 @@ class CompletionService:
         self.port = 0
         self.path: Path | None = None
         self._loop = asyncio.new_event_loop()
+        self._clients: dict[Endpoint, AsyncClient] = {}  # used on the service's loop only
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="glm-completions", daemon=True)
 
@@ -194,7 +196,11 @@ class CompletionService:
         pipeline = self.session.pipeline
         dialect = Dialect.of(s)
         payload = dialect.body(prompt)
-        client = AsyncClient(pipeline.endpoint(s), transport=pipeline.async_transport)
+        endpoint = pipeline.endpoint(s)
+        client = self._clients.get(endpoint)
+        if client is None:  # one per endpoint: a new client costs tens of ms (its SSL context)
+            client = AsyncClient(endpoint, transport=pipeline.async_transport)
+            self._clients[endpoint] = client
         text, usage = "", None
         events = client.stream(payload, dialect=dialect)
         try:
@@ -206,14 +212,27 @@ class CompletionService:
                     usage = event.usage
         finally:
             await events.aclose()  # closes the model's connection, even when cancelled
-            await client.aclose()
             self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
         yield {"done": True, **finish(text), "usage": _usage(usage)}
+
+    def refresh(self) -> None:
+        """Settle the completions' settings again (on the kernel's thread, after each cell:
+        `%config` may have changed them), so a request only checks the policy."""
+        try:
+            self._settings: Settings | GLMError = self.session.settings(
+                completion_flags(self.session)
+            )
+        except GLMError as exc:
+            self._settings = exc  # said to each completion until a cell fixes it
 
     def settings(self) -> Settings:
         """The settings of a completion: the completion model, no thinking, a short answer,
         within the classroom policy."""
-        s = self.session.settings(completion_flags(self.session))
+        if not hasattr(self, "_settings"):
+            self.refresh()
+        s = self._settings
+        if isinstance(s, GLMError):
+            raise s
         self.session.admit(s)
         return s
 

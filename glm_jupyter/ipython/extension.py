@@ -189,13 +189,15 @@ def start_completions(shell: Any, session: Session) -> CompletionService | None:
     if where is None:
         return None
     table = [""]
+    service = CompletionService(session, lambda: table[0])
 
     def refresh(*_: Any) -> None:
-        # On the kernel's own thread, between cells: the completion thread only reads the text.
+        # On the kernel's own thread, between cells: the completion thread only reads what
+        # this leaves (the names table's text, the settled settings).
         table[0] = names_table(shell.user_ns, getattr(shell, "user_ns_hidden", ()))
+        service.refresh()
 
     refresh()
     shell.events.register("post_execute", refresh)
-    service = CompletionService(session, lambda: table[0])
     service.start(where[1])
     return service

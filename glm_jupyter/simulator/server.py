@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import socketserver
 import sys
@@ -126,10 +127,26 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._outcome("client closed the connection")
             self.close_connection = True
 
+    def _hung_up_within(self, seconds: float) -> bool:
+        """Wait `seconds` before answering, as a slow model does, noticing at once a client
+        that closes its connection meanwhile (a real server would stop generating then)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], left)
+            if readable:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        return True
+                except OSError:
+                    return True
+                time.sleep(min(left, 0.01))  # more of the request (pipelined): keep waiting
+        return False
+
     def _outcome(self, outcome: str) -> None:
         entry = getattr(self, "_entry", None)
         if entry is not None and entry["outcome"] == "open":
             entry["outcome"] = outcome
+            entry["ended_at"] = time.time()  # Unix seconds: when the answer ended
 
     # --- request side ---------------------------------------------------------------------
 
@@ -183,8 +200,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         # The prompt as the server counted it, whatever the answer: tests read it here.
         self._entry.update(prompt_tokens=served.prompt_tokens, cached_tokens=served.cached_tokens)
         turn, fault = served.turn, served.fault
-        if turn.first_byte_delay:
-            time.sleep(turn.first_byte_delay)
+        if turn.first_byte_delay and self._hung_up_within(turn.first_byte_delay):
+            raise ConnectionResetError("the client closed the connection before the first byte")
         if fault is not None and fault.kind == "http_error":
             self._send_http_error(fault)
             return

@@ -6,6 +6,7 @@ test-artifacts/ (named lab-NN-*.png).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -282,6 +283,35 @@ def test_completions_come_while_an_answer_streams_in_another_cell(
     shot(page, "lab-14-ghost-text-while-streaming")
     page.keyboard.press("Escape")
     page.wait_for_selector(".jp-Cell:nth-child(3) .jp-GLM-response[data-status=done]")
+    page.js_errors.check()
+
+
+def test_without_rows_completion_requests_carry_no_values(page: Any, server: Server) -> None:
+    # The values exist only at run time; the cell prints one of them.
+    start_notebook(
+        page,
+        server,
+        "private.ipynb",
+        "%config GLM.send_rows = False\nimport pandas as pd\n"
+        "visits = pd.DataFrame({'private_' + 'score': [x * 7.25 for x in (11, 13)]})\n"
+        "print(visits.iloc[0, 0])",
+        "",
+    )
+    run_cell(page, 1)
+    wait_idle(page)
+    before = len([r for r in server.sim.requests if r["method"] == "POST"])
+    select_cell(page, 2)
+    page.keyboard.press("Enter")
+    page.keyboard.type("mean = ", delay=40)
+    page.wait_for_function(
+        "() => document.querySelector('.jp-GhostText')?.textContent.includes('private_score')"
+    )
+    sent = [r for r in server.sim.requests if r["method"] == "POST"][before:]
+    bodies = json.dumps([r["body"] for r in sent if r.get("body")])
+    assert "private_score" in bodies  # the column's name goes
+    for value in ("79.75", "94.25"):  # its values (one printed in the cell above) do not
+        assert value not in bodies
+    page.keyboard.press("Escape")
     page.js_errors.check()
 
 
