@@ -55,6 +55,9 @@ class CompleteHandler(APIHandler):
             self.finish({"error": _NO_SERVICE})
             return
         self._upstream = writer
+        # Tornado keeps Nagle's algorithm on until a response finishes, so each streamed
+        # piece after the first would wait for the browser's delayed ACK (40 ms on loopback).
+        self.request.connection.stream.set_nodelay(True)  # type: ignore[union-attr]
         try:
             await self._forward(reader, writer, token, forwarded)
         finally:

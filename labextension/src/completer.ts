@@ -51,10 +51,13 @@ export function cellsAbove(panel: NotebookPanel | null): string[] {
   return cells;
 }
 
-/** Newline-delimited JSON pieces of a streamed response body. */
-export async function* pieces(
+/**
+ * Newline-delimited JSON pieces of a streamed response body, as many as each network read
+ * brings: the caller renders once per read, not once per piece.
+ */
+export async function* pieceBatches(
   body: ReadableStream<Uint8Array>
-): AsyncGenerator<ICompletionPiece> {
+): AsyncGenerator<ICompletionPiece[]> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -65,14 +68,14 @@ export async function* pieces(
         break;
       }
       buffer += decoder.decode(value, { stream: true });
-      let end = buffer.indexOf('\n');
-      while (end >= 0) {
-        const line = buffer.slice(0, end).trim();
-        buffer = buffer.slice(end + 1);
-        if (line) {
-          yield JSON.parse(line) as ICompletionPiece;
-        }
-        end = buffer.indexOf('\n');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      const batch = lines
+        .map(line => line.trim())
+        .filter(line => line)
+        .map(line => JSON.parse(line) as ICompletionPiece);
+      if (batch.length) {
+        yield batch;
       }
     }
   } finally {
@@ -90,7 +93,10 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
   };
 
   private _controller: AbortController | null = null;
-  private _streams = new Map<string, AsyncGenerator<ICompletionPiece>>();
+  private _streams = new Map<
+    string,
+    { batches: AsyncGenerator<ICompletionPiece[]>; text: string }
+  >();
   private _serial = 0;
 
   async fetch(
@@ -128,9 +134,30 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     if (!response.ok || !response.body) {
       return { items: [] };
     }
+    // The first batch comes with the reply, so the ghost text's first paint already holds
+    // words (an empty ghost first would cost the person a render and a frame).
+    const batches = pieceBatches(response.body);
+    let first: IteratorResult<ICompletionPiece[]>;
+    try {
+      first = await batches.next();
+    } catch {
+      return { items: [] }; // aborted by a keystroke
+    }
+    const pending = first.done ? [] : first.value;
+    const final = pending.find(piece => piece.done || piece.error);
+    const text = pending
+      .slice(0, final ? pending.indexOf(final) : undefined)
+      .map(piece => piece.text ?? '')
+      .join('');
+    if (final?.error) {
+      return { items: [{ insertText: text, error: { message: final.error } }] };
+    }
+    if (final || first.done) {
+      return { items: [{ insertText: final?.insert ?? text }] };
+    }
     const token = `glm-${++this._serial}`;
-    this._streams.set(token, pieces(response.body));
-    return { items: [{ insertText: '', isIncomplete: true, token }] };
+    this._streams.set(token, { batches, text });
+    return { items: [{ insertText: text, isIncomplete: true, token }] };
   }
 
   async *stream(token: string): AsyncGenerator<{ response: IInlineCompletionItem }> {
@@ -138,30 +165,30 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     if (!stream) {
       return;
     }
-    let text = '';
+    let text = stream.text;
     try {
-      for await (const piece of stream) {
-        if (piece.error) {
-          yield {
-            response: {
-              insertText: text,
-              isIncomplete: false,
-              token,
-              error: { message: piece.error }
-            }
-          };
-          return;
+      for await (const batch of stream.batches) {
+        for (const piece of batch) {
+          if (piece.error) {
+            yield {
+              response: {
+                insertText: text,
+                isIncomplete: false,
+                token,
+                error: { message: piece.error }
+              }
+            };
+            return;
+          }
+          if (piece.done) {
+            yield {
+              response: { insertText: piece.insert ?? text, isIncomplete: false, token }
+            };
+            return;
+          }
+          text += piece.text ?? '';
         }
-        if (piece.done) {
-          yield {
-            response: { insertText: piece.insert ?? text, isIncomplete: false, token }
-          };
-          return;
-        }
-        if (piece.text) {
-          text += piece.text;
-          yield { response: { insertText: text, isIncomplete: true, token } };
-        }
+        yield { response: { insertText: text, isIncomplete: true, token } };
       }
     } catch {
       // Aborted by a keystroke: the ghost text is gone anyway.

@@ -13,7 +13,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { cellsAbove, pieces } from './completer';
+import { cellsAbove, pieceBatches } from './completer';
 import { lineDiff, renderDiff } from './diff';
 import { EDIT_COMMAND } from './model';
 
@@ -68,20 +68,22 @@ async function streamEdit(
     return null;
   }
   let text = '';
-  for await (const piece of pieces(response.body)) {
-    if (piece.error) {
-      body.status.textContent = piece.error;
-      return null;
+  for await (const batch of pieceBatches(response.body)) {
+    for (const piece of batch) {
+      if (piece.error) {
+        body.status.textContent = piece.error;
+        return null;
+      }
+      if (piece.done) {
+        const after = piece.source ?? text;
+        body.showDiff(
+          after,
+          after === source ? 'No change proposed.' : 'Proposed change:'
+        );
+        return after;
+      }
+      text += piece.text ?? '';
     }
-    if (piece.done) {
-      const after = piece.source ?? text;
-      body.showDiff(
-        after,
-        after === source ? 'No change proposed.' : 'Proposed change:'
-      );
-      return after;
-    }
-    text += piece.text ?? '';
     body.showDiff(text, 'The model is writing…');
   }
   return null;
