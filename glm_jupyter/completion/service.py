@@ -7,7 +7,8 @@ The Jupyter server's `/glm/complete` (`glm_jupyter.server`) forwards the browser
 here; it finds the port and a random token in `glm-complete-<kernel id>.json` beside the
 kernel's connection file (mode 0600, removed when the kernel exits). One request is one
 streamed completion, answered as newline-delimited JSON: `{"text": ...}` pieces, then
-`{"done": true, "usage": ...}` or `{"error": ...}`. When the caller closes its connection
+`{"done": true, "usage": ..., "session": ...}` (the session: this kernel's totals of that
+kind, for the status bar) or `{"error": ...}`. When the caller closes its connection
 (the person typed on), the model's stream is closed at once, so an abandoned completion costs
 nothing more. `/edit` answers the same way, with the cell's whole new source at the end.
 """
@@ -40,6 +41,7 @@ from .prompt import (
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
+    from ..core.conversation import ModelTotals
     from ..core.session import Session
     from ..messages import Message, Usage
     from ..wire.client import AsyncClient, Endpoint
@@ -213,7 +215,12 @@ class CompletionService:
         finally:
             await events.aclose()  # closes the model's connection, even when cancelled
             self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
-        yield {"done": True, **finish(text), "usage": _usage(usage)}
+        yield {
+            "done": True,
+            **finish(text),
+            "usage": _usage(usage),
+            "session": _session(self.session.ledger.of_kind(kind)),
+        }
 
     def refresh(self) -> None:
         """Settle the completions' settings again (on the kernel's thread, after each cell:
@@ -255,6 +262,15 @@ def _usage(usage: Usage | None) -> dict[str, int] | None:
     if usage is None:
         return None
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+
+
+def _session(t: ModelTotals) -> dict[str, Any]:
+    """This kernel session's totals of one kind, for the status bar's line."""
+    return {
+        "requests": t.requests,
+        "tokens": t.prompt_tokens + t.completion_tokens,
+        "cost": round(t.cost_usd, 6) if t.cost_known else None,
+    }
 
 
 def _request_head(head: bytes) -> tuple[str, str, dict[str, str]]:

@@ -98,6 +98,20 @@ class UsageLedger:
             else:
                 totals.cost_usd += cost
 
+    def of_kind(self, kind: str) -> ModelTotals:
+        """The totals of one kind of use ("completions", "edits") over every model."""
+        out = ModelTotals()
+        with self._lock:
+            for name, t in self.models.items():
+                if name.endswith(f" ({kind})"):
+                    out.requests += t.requests
+                    out.prompt_tokens += t.prompt_tokens
+                    out.cached_tokens += t.cached_tokens
+                    out.completion_tokens += t.completion_tokens
+                    out.cost_usd += t.cost_usd
+                    out.cost_known = out.cost_known and t.cost_known
+        return out
+
     def total_tokens(self) -> int:
         """Tokens in and out over every model: what a classroom token cap counts."""
         return sum(t.prompt_tokens + t.completion_tokens for t in self.models.values())

@@ -19,6 +19,8 @@ import { URLExt } from '@jupyterlab/coreutils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { assistUsage } from './assist';
+
 /** Characters of the cells above sent with a request (the kernel clips again). */
 const CELLS_CHARS = 6000;
 
@@ -29,6 +31,7 @@ export interface ICompletionPiece {
   insert?: string; // a completion's text to insert
   source?: string; // an edit's new cell source
   error?: string;
+  session?: unknown; // this kernel session's totals of the kind (`assist.ts`)
 }
 
 /** The sources of the code cells above the active one, nearest last, within a budget. */
@@ -95,7 +98,7 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
   private _controller: AbortController | null = null;
   private _streams = new Map<
     string,
-    { batches: AsyncGenerator<ICompletionPiece[]>; text: string }
+    { batches: AsyncGenerator<ICompletionPiece[]>; text: string; kernelId: string }
   >();
   private _serial = 0;
 
@@ -152,11 +155,14 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     if (final?.error) {
       return { items: [{ insertText: text, error: { message: final.error } }] };
     }
+    if (final?.done) {
+      assistUsage.record(kernel.id, 'completions', final.session);
+    }
     if (final || first.done) {
       return { items: [{ insertText: final?.insert ?? text }] };
     }
     const token = `glm-${++this._serial}`;
-    this._streams.set(token, { batches, text });
+    this._streams.set(token, { batches, text, kernelId: kernel.id });
     return { items: [{ insertText: text, isIncomplete: true, token }] };
   }
 
@@ -181,6 +187,7 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
             return;
           }
           if (piece.done) {
+            assistUsage.record(stream.kernelId, 'completions', piece.session);
             yield {
               response: { insertText: piece.insert ?? text, isIncomplete: false, token }
             };

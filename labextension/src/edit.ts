@@ -13,6 +13,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
+import { assistUsage } from './assist';
 import { cellsAbove, pieceBatches } from './completer';
 import { lineDiff, renderDiff } from './diff';
 import { EDIT_COMMAND } from './model';
@@ -75,6 +76,7 @@ async function streamEdit(
         return null;
       }
       if (piece.done) {
+        assistUsage.record(kernel.id, 'edits', piece.session);
         const after = piece.source ?? text;
         body.showDiff(
           after,

@@ -15,6 +15,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { registerCodeActionHost, registerStreamHost } from './bridge';
 import { addCellCommands, findCell, insertCellBelow } from './commands';
+import { addAssistItem } from './assist';
 import { GlmInlineProvider } from './completer';
 import { addEditCommand } from './edit';
 import { addStatusItem } from './statusbar';
@@ -82,9 +83,18 @@ const completerPlugin: JupyterFrontEndPlugin<void> = {
   id: 'glm-jupyter-labextension:completer',
   description: 'GLM inline completions that know the live kernel.',
   autoStart: true,
-  optional: [ICompletionProviderManager],
-  activate: (app: JupyterFrontEnd, manager: ICompletionProviderManager | null) => {
+  requires: [INotebookTracker],
+  optional: [ICompletionProviderManager, IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    manager: ICompletionProviderManager | null,
+    statusBar: IStatusBar | null
+  ) => {
     manager?.registerInlineProvider(new GlmInlineProvider());
+    if (statusBar) {
+      addAssistItem(app, tracker, statusBar); // completions and edits, a line of their own
+    }
   }
 };
 

@@ -242,6 +242,11 @@ def test_ghost_text_knows_the_kernel_columns_and_tab_accepts(page: Any, server: 
     prompt = sent[-1]["body"]["messages"][-1]["content"]
     assert "quarter_revenue: float64" in prompt
     assert "1.5" not in prompt.split("Cells above")[0]  # names and types, never values
+    # Completions have a status bar line of their own, counted by the kernel's ledger.
+    status = page.locator(".jp-GLM-assist-status")
+    status.wait_for()
+    assert status.inner_text().startswith("GLM completions ")
+    assert " tokens)" in status.inner_text()
 
     # Typing on cancels the ghost text.
     page.keyboard.press("Enter")
@@ -346,6 +351,8 @@ def test_inline_edit_shows_a_diff_accept_applies_and_undo_restores(
     shot(page, "lab-13-inline-edit-diff")
     accept.click()
     page.wait_for_function(f"() => ({SOURCE_OF_ACTIVE})() === {VECTORISED!r}")
+    status = page.locator(".jp-GLM-assist-status")
+    assert status.inner_text().startswith("GLM edits 1 ("), status.inner_text()
     select_cell(page, 1)
     page.keyboard.press("Enter")  # into the cell's editor
     page.keyboard.press("Control+z")  # one undo

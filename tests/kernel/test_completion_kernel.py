@@ -76,6 +76,9 @@ def test_a_completion_knows_the_kernel_columns(kernel: Any) -> None:
     assert "".join(p.get("text", "") for p in pieces) == ANSWER
     assert pieces[-1]["done"] is True
     assert pieces[-1]["insert"] == ANSWER
+    session = pieces[-1]["session"]  # the kernel's totals of completions, for the status bar
+    assert session["requests"] >= 1
+    assert session["tokens"] > 0
     sent = sim.requests[-1]["body"]
     prompt = sent["messages"][-1]["content"]
     assert "sales: pandas.DataFrame (2×2)" in prompt
@@ -140,6 +143,7 @@ def test_an_edit_streams_the_new_source(kernel: Any) -> None:
     pieces = _lines(reply)
     assert pieces[-1]["done"] is True
     assert pieces[-1]["source"] == EDITED
+    assert pieces[-1]["session"]["requests"] >= 1
     prompt = sim.requests[-1]["body"]["messages"][-1]["content"]
     assert LOOP in prompt
     assert "units_sold: int64" in prompt
