@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,12 +73,27 @@ class ModelTotals:
     cost_usd: float = 0.0
     cost_known: bool = True
 
+    def count(self, usage: Usage | None, cost: float | None) -> None:
+        """Count one response (`usage` None: the stream ended before the server said)."""
+        self.requests += 1
+        if usage is None:
+            return
+        self.prompt_tokens += usage.prompt_tokens
+        self.cached_tokens += usage.cached_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+        if cost is None:
+            self.cost_known = False
+        else:
+            self.cost_usd += cost
+
 
 class UsageLedger:
     """Tokens and cost per model for this kernel session."""
 
     def __init__(self) -> None:
         self.models: dict[str, ModelTotals] = {}
+        self._kinds: dict[str, ModelTotals] = {}  # the same responses, per kind of use
         self._lock = threading.Lock()  # completions count from their own thread
 
     def add(self, model: str, usage: Usage | None, provider: str = "", kind: str = "") -> None:
@@ -85,32 +101,16 @@ class UsageLedger:
         `kind` ("completions") gives that use a line of its own."""
         cost = catalog.cost(model, usage, provider) if usage is not None else None
         with self._lock:
-            totals = self.models.setdefault(f"{model} ({kind})" if kind else model, ModelTotals())
-            totals.requests += 1
-            if usage is None:
-                return
-            totals.prompt_tokens += usage.prompt_tokens
-            totals.cached_tokens += usage.cached_tokens
-            totals.completion_tokens += usage.completion_tokens
-            totals.reasoning_tokens += usage.reasoning_tokens
-            if cost is None:
-                totals.cost_known = False
-            else:
-                totals.cost_usd += cost
+            self.models.setdefault(f"{model} ({kind})" if kind else model, ModelTotals()).count(
+                usage, cost
+            )
+            if kind:
+                self._kinds.setdefault(kind, ModelTotals()).count(usage, cost)
 
     def of_kind(self, kind: str) -> ModelTotals:
         """The totals of one kind of use ("completions", "edits") over every model."""
-        out = ModelTotals()
         with self._lock:
-            for name, t in self.models.items():
-                if name.endswith(f" ({kind})"):
-                    out.requests += t.requests
-                    out.prompt_tokens += t.prompt_tokens
-                    out.cached_tokens += t.cached_tokens
-                    out.completion_tokens += t.completion_tokens
-                    out.cost_usd += t.cost_usd
-                    out.cost_known = out.cost_known and t.cost_known
-        return out
+            return dataclasses.replace(self._kinds.get(kind, ModelTotals()))
 
     def total_tokens(self) -> int:
         """Tokens in and out over every model: what a classroom token cap counts."""

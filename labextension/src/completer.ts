@@ -86,6 +86,23 @@ export async function* pieceBatches(
   }
 }
 
+/**
+ * `text` with a batch's pieces added, up to the last piece (`done` or `error`) when the
+ * batch holds it.
+ */
+export function fold(
+  text: string,
+  batch: ICompletionPiece[]
+): { text: string; last?: ICompletionPiece } {
+  for (const piece of batch) {
+    if (piece.done || piece.error) {
+      return { text, last: piece };
+    }
+    text += piece.text ?? '';
+  }
+  return { text };
+}
+
 /** The GLM inline completion provider. */
 export class GlmInlineProvider implements IInlineCompletionProvider {
   readonly identifier = 'glm-jupyter';
@@ -146,20 +163,15 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     } catch {
       return { items: [] }; // aborted by a keystroke
     }
-    const pending = first.done ? [] : first.value;
-    const final = pending.find(piece => piece.done || piece.error);
-    const text = pending
-      .slice(0, final ? pending.indexOf(final) : undefined)
-      .map(piece => piece.text ?? '')
-      .join('');
-    if (final?.error) {
-      return { items: [{ insertText: text, error: { message: final.error } }] };
+    const { text, last } = fold('', first.done ? [] : first.value);
+    if (last?.error) {
+      return { items: [{ insertText: text, error: { message: last.error } }] };
     }
-    if (final?.done) {
-      assistUsage.record(kernel.id, 'completions', final.session);
+    if (last?.done) {
+      assistUsage.record(kernel.id, 'completions', last.session);
     }
-    if (final || first.done) {
-      return { items: [{ insertText: final?.insert ?? text }] };
+    if (last || first.done) {
+      return { items: [{ insertText: last?.insert ?? text }] };
     }
     const token = `glm-${++this._serial}`;
     this._streams.set(token, { batches, text, kernelId: kernel.id });
@@ -174,26 +186,20 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     let text = stream.text;
     try {
       for await (const batch of stream.batches) {
-        for (const piece of batch) {
-          if (piece.error) {
-            yield {
-              response: {
-                insertText: text,
-                isIncomplete: false,
-                token,
-                error: { message: piece.error }
-              }
-            };
-            return;
-          }
-          if (piece.done) {
-            assistUsage.record(stream.kernelId, 'completions', piece.session);
-            yield {
-              response: { insertText: piece.insert ?? text, isIncomplete: false, token }
-            };
-            return;
-          }
-          text += piece.text ?? '';
+        const folded = fold(text, batch);
+        text = folded.text;
+        const last = folded.last;
+        if (last?.error) {
+          const error = { message: last.error };
+          yield { response: { insertText: text, isIncomplete: false, token, error } };
+          return;
+        }
+        if (last?.done) {
+          assistUsage.record(stream.kernelId, 'completions', last.session);
+          yield {
+            response: { insertText: last.insert ?? text, isIncomplete: false, token }
+          };
+          return;
         }
         yield { response: { insertText: text, isIncomplete: true, token } };
       }

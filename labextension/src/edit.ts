@@ -14,7 +14,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import { assistUsage } from './assist';
-import { cellsAbove, pieceBatches } from './completer';
+import { cellsAbove, fold, pieceBatches } from './completer';
 import { lineDiff, renderDiff } from './diff';
 import { EDIT_COMMAND } from './model';
 
@@ -70,21 +70,21 @@ async function streamEdit(
   }
   let text = '';
   for await (const batch of pieceBatches(response.body)) {
-    for (const piece of batch) {
-      if (piece.error) {
-        body.status.textContent = piece.error;
-        return null;
-      }
-      if (piece.done) {
-        assistUsage.record(kernel.id, 'edits', piece.session);
-        const after = piece.source ?? text;
-        body.showDiff(
-          after,
-          after === source ? 'No change proposed.' : 'Proposed change:'
-        );
-        return after;
-      }
-      text += piece.text ?? '';
+    const folded = fold(text, batch);
+    text = folded.text;
+    const last = folded.last;
+    if (last?.error) {
+      body.status.textContent = last.error;
+      return null;
+    }
+    if (last?.done) {
+      assistUsage.record(kernel.id, 'edits', last.session);
+      const after = last.source ?? text;
+      body.showDiff(
+        after,
+        after === source ? 'No change proposed.' : 'Proposed change:'
+      );
+      return after;
     }
     body.showDiff(text, 'The model is writing…');
   }
