@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start everything, check that JupyterLab and the simulator answer, then stop",
     )
+    from .gateway import commands as gateway
+
+    gateway.add_parser(sub)
     return parser
 
 
@@ -131,6 +134,10 @@ def _has_module(name: str) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `glm-jupyter` command."""
     args = _parser().parse_args(argv)
+    if args.command == "gateway":
+        from .gateway import commands as gateway
+
+        return gateway.run(args)
     return demo(args)
 
 

@@ -124,6 +124,10 @@ class QuotaExceededError(APIError):
     """A daily or plan-window quota is used up."""
 
 
+class GatewayRefusedError(APIError):
+    """The course gateway refused the request: a budget, a rule of the course, the token."""
+
+
 class ServerError(APIError):
     """The server failed (5xx)."""
 

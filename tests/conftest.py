@@ -20,6 +20,7 @@ FOLDER_MARKERS = {
     "kernel": "kernel",
     "browser": "browser",
     "localserver": "localserver",
+    "gateway": "gateway",
 }
 
 

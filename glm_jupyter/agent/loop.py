@@ -23,6 +23,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..config import catalog
+from ..config.providers import GATEWAY_FLAGS
 from ..context.prompt import user_message
 from ..core.prompts import AGENT_SYSTEM, agent_system
 from ..core.request import Request
@@ -238,6 +239,8 @@ class AgentRun:
             request=Request(content),
             content=content,
         )
+        if s.provider.name == "gateway":  # the course's gateway applies the policy's agent rules
+            turn.payload[GATEWAY_FLAGS] = {"agent": True, "auto": bool(self.request.auto)}
         self.last_turn = turn
         started = time.monotonic()
         failure = await session.pipeline.astream(turn)

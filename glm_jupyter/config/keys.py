@@ -39,8 +39,9 @@ class Secret:
 
 
 def find_key(provider: Provider, env: Mapping[str, str]) -> tuple[Secret | None, str | None]:
-    """The key for `provider` and its variable: GLM_API_KEY, else the provider's own."""
-    for name in ("GLM_API_KEY", provider.key_env):
+    """The key for `provider` and its variable: GLM_API_KEY, else the provider's own (then
+    its fallback: a course gateway takes the Hub token JupyterHub gives each server)."""
+    for name in ("GLM_API_KEY", provider.key_env, provider.key_fallback):
         if name and env.get(name, "").strip():
             return Secret(env[name].strip()), name
     return None, None

@@ -42,3 +42,6 @@ def looks_like_run_id(text: str) -> bool:
 # Where a kernel announces its completion endpoint, beside its connection file (written by
 # completion.service, read by the server extension).
 COMPLETION_ENDPOINT = "glm-complete-{kernel}.json"
+
+# The course gateway's database URL (`glm-jupyter gateway --db` overrides it).
+GATEWAY_DB_ENV = "GLM_GATEWAY_DB"

@@ -39,6 +39,11 @@ class Policy:
     max_time: float | None = None  # seconds,
     max_cost: float | None = None  # and USD
     message: str = ""
+    # Budgets the course gateway keeps (`glm_jupyter.gateway`); a kernel does not count them.
+    student_tokens_per_day: int | None = None
+    student_tokens_total: int | None = None
+    course_tokens_per_day: int | None = None
+    timezone: str = "UTC"  # where the gateway's day starts at midnight
 
 
 _KEYS = (
@@ -53,6 +58,10 @@ _KEYS = (
     "max_time",
     "max_cost",
     "message",
+    "student_tokens_per_day",
+    "student_tokens_total",
+    "course_tokens_per_day",
+    "timezone",
 )
 
 
@@ -106,6 +115,18 @@ def _flag(path: Path, key: str, value: Any) -> bool:
     return value
 
 
+def _zone(path: Path, value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _bad(
+            path, f"'timezone' must be an IANA time zone such as \"Europe/Berlin\", got {value!r}."
+        ) from None
+    return str(value)
+
+
 def parse_policy(data: Any, path: Path) -> Policy:
     """A policy from the file's parsed JSON; PolicyError names the file and the key."""
     if not isinstance(data, dict):
@@ -134,6 +155,8 @@ def parse_policy(data: Any, path: Path) -> Policy:
             if not isinstance(value, str):
                 raise _bad(path, f"'message' must be a string, got {value!r}.")
             values[key] = value.strip()
+        elif key == "timezone":
+            values[key] = _zone(path, value)
         elif key == "max_steps":
             values[key] = _count(path, key, value, "steps")
         elif key == "max_time":

@@ -38,6 +38,8 @@ class Provider:
     # The fast model inline completions use by default ("": the model the settings name, as
     # on a local server, which serves one).
     fast_model: str = ""
+    # Where else the key may be, after `key_env` (a Hub-spawned kernel's own Hub token).
+    key_fallback: str | None = None
 
     @property
     def local(self) -> bool:
@@ -170,6 +172,17 @@ PROVIDERS: dict[str, Provider] = {
             think_tags="untagged",
             pricing="free",
         ),
+        # A course's gateway (`glm-jupyter gateway`): Z.ai's protocol, passed on to the provider
+        # the gateway holds the key of; the student's own token signs each request.
+        replace(
+            _ZAI,
+            name="gateway",
+            label="course gateway",
+            base_url="",
+            key_env="GLM_GATEWAY_TOKEN",
+            key_fallback="JUPYTERHUB_API_TOKEN",
+            usage_option=True,
+        ),
         Provider(
             "openai-compatible",
             "OpenAI-compatible server",
@@ -186,3 +199,6 @@ PROVIDERS: dict[str, Provider] = {
     )
 }
 DEFAULT_PROVIDER = "zai"
+# The request body's object in which an agent run tells the course gateway what it is
+# (`{"agent": true, "auto": ...}`); the gateway takes it out before forwarding.
+GATEWAY_FLAGS = "glm_gateway"

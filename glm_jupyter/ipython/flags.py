@@ -30,7 +30,7 @@ _TOKEN = re.compile(r"""(?:"(?:\\.|[^"])*"|'[^']*'|\S)+""")
     "-p",
     "--provider",
     help="zai, zai-coding, bigmodel, bigmodel-coding, openrouter, oxen, "
-    "vllm, sglang, ollama, llamacpp, openai-compatible.",
+    "gateway, vllm, sglang, ollama, llamacpp, openai-compatible.",
 )
 @argument(
     "--think",

@@ -84,8 +84,24 @@ def _reset(command: Command, front: Front) -> None:
 
 
 def _usage(command: Command, front: Front) -> None:
-    limit = front.session.policy.usage_line()
-    show(front.session.ledger.table() + (f"\n\n{limit}" if limit else ""))
+    lines = [front.session.ledger.table(), front.session.policy.usage_line(), _gateway_line(front)]
+    show("\n\n".join(line for line in lines if line))
+
+
+def _gateway_line(front: Front) -> str:
+    """The student's budget at the course gateway, when that is where requests go."""
+    from ..errors import GLMError
+
+    try:
+        s = front.session.settings()
+    except GLMError:
+        return ""
+    if s.provider.name != "gateway":
+        return ""
+    from ..wire.budget import budget_line
+
+    session = front.session
+    return budget_line(session.pipeline.endpoint(s), session.pipeline.transport)
 
 
 def _help(command: Command, front: Front) -> None:

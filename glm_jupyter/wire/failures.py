@@ -20,6 +20,8 @@ AUTH_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 # OpenAI-style string codes (OpenRouter passes some on from upstream), as the Z.ai code that
 # means the same; the message still quotes the code the server sent.
+GATEWAY_CODE = "gateway_"  # the course gateway's codes (glm_jupyter.gateway.app)
+GATEWAY_UPSTREAM = "gateway_upstream"  # it could not reach the provider: a server error
 NAMED_CODES = {
     "invalid_api_key": "1000",
     "model_not_found": "1211",
@@ -70,6 +72,9 @@ def classify(failure: StreamFailure, ctx: ErrorContext) -> tuple[errors.APIError
     code = failure.code
     tag = ", ".join(x for x in (str(status) if status else "", f"code {code}" if code else "") if x)
     server = f"{where} said{f' [{tag}]' if tag else ''}: {said}"
+    if code and code.startswith(GATEWAY_CODE) and code != GATEWAY_UPSTREAM:
+        # The course gateway's own refusal is one line written for the student: as it is.
+        return errors.GatewayRefusedError(said, status=status, code=code), False
     code = NAMED_CODES.get(code or "", code)
     cls, advice, retry = (
         _account(status, code, said, ctx)

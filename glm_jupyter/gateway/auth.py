@@ -1,0 +1,91 @@
+"""Who is asking: a token the instructor issued (`gateway token issue`), or, when the gateway
+runs as a JupyterHub service, the student's own Hub API token, checked against the Hub."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from .store import TOKEN_PREFIX, Store, digest
+
+HUB_CACHE_S = 60.0  # how long a Hub's answer about a token holds (JupyterHub's HubAuth: 300 s)
+
+
+class AuthUnavailable(Exception):
+    """The Hub could not say whose token this is (it is down or misconfigured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """An authenticated caller."""
+
+    name: str
+    via: str  # "token" (issued by the instructor) or "hub"
+
+
+def bearer(headers: Mapping[str, str]) -> str | None:
+    """The credential of `Authorization: Bearer ...` (or JupyterHub's `token ...`)."""
+    value = headers.get("Authorization", "").strip()
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() in ("bearer", "token") and credential.strip():
+        return credential.strip()
+    return None
+
+
+class HubTokens:
+    """Students' JupyterHub API tokens, asked of the Hub (`GET /hub/api/user` with the
+    student's token, as JupyterHub's own services do), the answers kept a minute."""
+
+    def __init__(self, api_url: str, client: httpx.AsyncClient) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.client = client
+        self._known: dict[str, tuple[float, str | None]] = {}
+
+    async def student(self, token: str) -> str | None:
+        """The Hub user the token belongs to; None for a token the Hub does not know, or one
+        that is not a user's (a service's)."""
+        key = digest(token)
+        now = time.monotonic()
+        known = self._known.get(key)
+        if known is not None and known[0] > now:
+            return known[1]
+        try:
+            response = await self.client.get(
+                f"{self.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10
+            )
+        except httpx.HTTPError as exc:
+            raise AuthUnavailable(f"JupyterHub did not answer ({type(exc).__name__}).") from None
+        if response.status_code in (401, 403, 404):
+            name = None
+        elif response.status_code != 200:
+            raise AuthUnavailable(f"JupyterHub answered {response.status_code}.")
+        else:
+            model = response.json()
+            name = model.get("name") if model.get("kind", "user") == "user" else None
+        if len(self._known) > 10_000:  # many students, a long course: forget the stale
+            self._known = {k: v for k, v in self._known.items() if v[0] > now}
+        self._known[key] = (now + HUB_CACHE_S, name if isinstance(name, str) else None)
+        return self._known[key][1]
+
+
+class Authenticator:
+    """Issued tokens first (they say so by their prefix), then the Hub's, when there is one."""
+
+    def __init__(self, store: Store, hub: HubTokens | None = None) -> None:
+        self.store = store
+        self.hub = hub
+
+    async def student(self, headers: Mapping[str, str]) -> Student | None:
+        """The student a request comes from; None when its credential is missing or wrong."""
+        token = bearer(headers)
+        if token is None:
+            return None
+        if token.startswith(TOKEN_PREFIX) or self.hub is None:
+            name = await asyncio.to_thread(self.store.student_for_token, token)
+            return None if name is None else Student(name, "token")
+        name = await self.hub.student(token)
+        return None if name is None else Student(name, "hub")
