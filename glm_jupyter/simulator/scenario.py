@@ -27,6 +27,7 @@ _SCENARIO_KEYS = frozenset(
         "repeat",
         "models",
         "description",
+        "api_key",
     }
 )
 _MODEL_KEYS = frozenset(
@@ -141,6 +142,8 @@ class Scenario:
     # Models this server serves beyond the simulator's table (a model newer than the client's
     # catalog): listed at `/models`, priced in usage.
     models: tuple[ServedModel, ...] = ()
+    # The key a chat request must carry (`Authorization: Bearer ...`); None: any or none.
+    api_key: str | None = None
 
     def extra_models(self) -> dict[str, ServedModel]:
         """The scenario's own models by id."""
@@ -368,6 +371,7 @@ def parse_scenario(
         think_tags=think_tags,
         repeat=_bool(obj.get("repeat", False), f"{origin}: repeat"),
         models=tuple(_model(m, f"{origin}: models[{i}]") for i, m in enumerate(_list(obj, origin))),
+        api_key=None if obj.get("api_key") is None else _str(obj["api_key"], f"{origin}: api_key"),
     )
 
 

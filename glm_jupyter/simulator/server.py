@@ -190,6 +190,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         self._record(raw, body)
+        key = self.session.scenario.api_key
+        if key is not None and self.headers.get("Authorization", "") != f"Bearer {key}":
+            self._send_json(401, error_body("1000", "Authentication failed: invalid API key."))
+            return
         if not isinstance(body, dict):
             self._send_json(400, error_body("1210", "The request body is not a JSON object."))
             return

@@ -537,7 +537,7 @@ def thinking_part(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_thinking(provider: str, on: bool) -> dict[str, Any]:
-    if provider in ZAI_FAMILY or provider == "oxen":
+    if provider in ZAI_FAMILY or provider in ("oxen", "gateway"):
         return {"thinking": {"type": "enabled" if on else "disabled"}}
     if provider in CHAT_TEMPLATE:
         return {"chat_template_kwargs": {"enable_thinking": on}}
