@@ -24,6 +24,7 @@ _ERRORS = (
     "ContentFilterError",
     "RateLimitError",
     "QuotaExceededError",
+    "GatewayRefusedError",
     "ServerError",
     "EmptyAnswerError",
     "ConnectionFailedError",

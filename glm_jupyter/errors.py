@@ -13,6 +13,7 @@
     │   ├── ContentFilterError      1301
     │   ├── RateLimitError          429, codes 1302, 1303, 1305 (retried first)
     │   ├── QuotaExceededError      1304, 1308, 1310
+    │   ├── GatewayRefusedError     the course gateway: a budget, a course rule, the token
     │   └── ServerError             5xx (retried first)
     │       └── EmptyAnswerError    a 200 answer with no completion in it
     ├── ConnectionFailedError       no connection, or the server went silent (retried first)
@@ -50,6 +51,7 @@ __all__ = [
     "ContentFilterError",
     "EmptyAnswerError",
     "GLMError",
+    "GatewayRefusedError",
     "InputError",
     "InvalidRequestError",
     "McpServerError",

@@ -18,10 +18,10 @@ import httpx
 from tornado import iostream, web
 
 from ..config import catalog
-from ..errors import PolicyError
+from ..errors import ConnectionFailedError, PolicyError
 from ..wire.failures import GATEWAY_UPSTREAM
 from . import rules
-from .auth import Authenticator, AuthUnavailable, Student
+from .auth import Authenticator, Student
 from .budget import Budgets, Clock, Standing
 from .relay import Upstream, UsageScan
 from .store import Store
@@ -100,7 +100,7 @@ class _Handler(web.RequestHandler):
         """The caller, or None after refusing them."""
         try:
             found = await self.gateway.auth.student(self.request.headers)
-        except AuthUnavailable as exc:
+        except ConnectionFailedError as exc:
             self.refuse(503, "gateway_auth_unavailable", f"The gateway cannot check tokens: {exc}")
             return None
         if found is None:
@@ -114,17 +114,14 @@ class _Handler(web.RequestHandler):
             )
         return found
 
-    def policy(self) -> Any:
-        """The policy in force, or None after refusing (a policy file that cannot be used)."""
+    def policy(self) -> tuple[bool, Any]:
+        """Whether a policy holds, and which (None: no file); False after refusing the
+        request because the file cannot be used (fail closed)."""
         try:
-            return self.gateway.policy.current()
+            return True, self.gateway.policy.current()
         except PolicyError as exc:
             self.refuse(503, "gateway_policy_file", str(exc))
-            raise _Refused from None
-
-
-class _Refused(Exception):
-    """The request was answered with a refusal."""
+            return False, None
 
 
 class ChatHandler(_Handler):
@@ -143,9 +140,8 @@ class ChatHandler(_Handler):
         if not isinstance(body, dict):
             self.refuse(400, "gateway_request", "The request body must be one JSON object.")
             return
-        try:
-            policy = self.policy()
-        except _Refused:
+        usable, policy = self.policy()
+        if not usable:
             return
         said = rules.refusal(body, policy)
         if said is not None:
@@ -261,9 +257,8 @@ class BudgetHandler(_Handler):
         student = await self.student()
         if student is None:
             return
-        try:
-            policy = self.policy()
-        except _Refused:
+        usable, policy = self.policy()
+        if not usable:
             return
         standing = await self.gateway.standing(student.name, policy)
         self.set_header("Content-Type", "application/json")

@@ -10,13 +10,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..errors import ConnectionFailedError
 from .store import TOKEN_PREFIX, Store, digest
 
 HUB_CACHE_S = 60.0  # how long a Hub's answer about a token holds (JupyterHub's HubAuth: 300 s)
-
-
-class AuthUnavailable(Exception):
-    """The Hub could not say whose token this is (it is down or misconfigured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +55,13 @@ class HubTokens:
                 f"{self.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10
             )
         except httpx.HTTPError as exc:
-            raise AuthUnavailable(f"JupyterHub did not answer ({type(exc).__name__}).") from None
+            raise ConnectionFailedError(
+                f"JupyterHub did not answer ({type(exc).__name__})."
+            ) from None
         if response.status_code in (401, 403, 404):
             name = None
         elif response.status_code != 200:
-            raise AuthUnavailable(f"JupyterHub answered {response.status_code}.")
+            raise ConnectionFailedError(f"JupyterHub answered {response.status_code}.")
         else:
             model = response.json()
             name = model.get("name") if model.get("kind", "user") == "user" else None

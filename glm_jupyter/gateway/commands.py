@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, url: str) -> int:
-    from .serve import GatewayConfigError, build, listen, main
+    from ..errors import ConfigurationError
+    from .serve import build, listen, main
 
     try:
         gateway = build(
@@ -102,7 +103,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             policy=args.policy,
             env=os.environ,
         )
-    except (GatewayConfigError, ValueError) as exc:
+    except (ConfigurationError, ValueError) as exc:
         print(f"glm-jupyter gateway: {exc}", file=sys.stderr)
         return 2
     return main(gateway, listen(args.host, args.port, os.environ))

@@ -18,6 +18,7 @@ import httpx
 from ..config.keys import find_key
 from ..config.policy import locate_policy
 from ..config.providers import PROVIDERS
+from ..errors import ConfigurationError
 from ..redact import redact_url
 from .app import Gateway, PolicySource, application
 from .auth import Authenticator, HubTokens
@@ -25,10 +26,6 @@ from .relay import Upstream
 from .store import Store
 
 READY = "glm-jupyter gateway listening on"  # the line a supervisor (or a test) waits for
-
-
-class GatewayConfigError(Exception):
-    """The gateway cannot start as configured; the message says what to set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +42,14 @@ def upstream(provider: str | None, base_url: str | None, env: Mapping[str, str])
     name = (provider or env.get("GLM_PROVIDER") or "zai").strip().lower()
     if name == "gateway" or name not in PROVIDERS:
         known = ", ".join(p for p in PROVIDERS if p != "gateway")
-        raise GatewayConfigError(f"--provider {name!r} is not a provider to forward to: {known}.")
+        raise ConfigurationError(f"--provider {name!r} is not a provider to forward to: {known}.")
     chosen = PROVIDERS[name]
     url = (base_url or env.get("GLM_BASE_URL") or chosen.base_url).strip()
     if not url:
-        raise GatewayConfigError(f"{chosen.label} has no default URL: pass --base-url.")
+        raise ConfigurationError(f"{chosen.label} has no default URL: pass --base-url.")
     key, _ = find_key(chosen, env)
     if key is None and not chosen.local:
-        raise GatewayConfigError(
+        raise ConfigurationError(
             f"The gateway holds the course's key: set {chosen.key_env} (or GLM_API_KEY) in its "
             "environment (on JupyterHub, in the service's `environment`)."
         )

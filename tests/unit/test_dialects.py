@@ -516,9 +516,17 @@ def test_llamacpp_cached_tokens_from_details_or_timings() -> None:
 # --- requests -----------------------------------------------------------------------------------
 
 ALL = sorted(PROVIDERS)
-ZAI_FAMILY = {"zai", "zai-coding", "bigmodel", "bigmodel-coding"}
+ZAI_FAMILY = {"zai", "zai-coding", "bigmodel", "bigmodel-coding", "gateway"}
 CHAT_TEMPLATE = {"vllm", "sglang", "llamacpp"}
-USAGE_OPTION = {"openrouter", "vllm", "sglang", "ollama", "llamacpp", "openai-compatible"}
+USAGE_OPTION = {
+    "openrouter",
+    "vllm",
+    "sglang",
+    "ollama",
+    "llamacpp",
+    "openai-compatible",
+    "gateway",
+}
 TOOLS = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
 USER = Message("user", "Weather in Florence?")
 
@@ -537,7 +545,7 @@ def thinking_part(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_thinking(provider: str, on: bool) -> dict[str, Any]:
-    if provider in ZAI_FAMILY or provider in ("oxen", "gateway"):
+    if provider in ZAI_FAMILY or provider == "oxen":
         return {"thinking": {"type": "enabled" if on else "disabled"}}
     if provider in CHAT_TEMPLATE:
         return {"chat_template_kwargs": {"enable_thinking": on}}
@@ -664,6 +672,7 @@ def test_body_is_json_serialisable_with_unicode() -> None:
 
 REASONING_BACK = {
     "zai": "reasoning_content",
+    "gateway": "reasoning_content",
     "zai-coding": "reasoning_content",
     "bigmodel": "reasoning_content",
     "bigmodel-coding": "reasoning_content",

@@ -23,7 +23,7 @@ STAGES: list[set[str]] = [
     {"wire", "context"},
     {"display"},
     {"core"},
-    {"agent", "batch", "completion"},
+    {"agent", "batch", "completion", "gateway"},
     {"ipython"},
     {"examples"},
     {"__init__", "cli", "server"},
