@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ STREAM = (
 def test_the_usage_is_found_however_the_stream_is_cut(cuts: list[int]) -> None:
     scan = UsageScan()
     edges = [0, *sorted(set(cuts)), len(STREAM)]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         scan.feed(STREAM[a:b])
     scan.end()
     assert scan.usage == Usage(prompt_tokens=12, completion_tokens=34, cached_tokens=5)
