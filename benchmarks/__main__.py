@@ -7,7 +7,18 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import agent, agent_long, batch, cache, completion, load, streaming, summaries, wire
+from . import (
+    agent,
+    agent_long,
+    batch,
+    cache,
+    completion,
+    gateway,
+    load,
+    streaming,
+    summaries,
+    wire,
+)
 
 GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "load_ms": load.run,
@@ -34,6 +45,8 @@ GROUPS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "batch_resume_requests": batch.run,
     "stream_wire_ratio": wire.browser,
     "stream_wire_ratio_fallback": wire.fallback,
+    "gateway_stream_overhead_ratio": gateway.stream_overhead,
+    "gateway_concurrent_streams": gateway.concurrent,
 }
 
 

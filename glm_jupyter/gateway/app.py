@@ -1,21 +1,24 @@
-"""The gateway's HTTP side (Tornado): `POST v1/chat/completions` forwarded to the provider
+"""The gateway's HTTP side (aiohttp): `POST v1/chat/completions` forwarded to the provider
 byte for byte, `GET v1/models`, `GET v1/budget` (where the student stands), `GET health`.
 
 A refusal is `{"error": {"code": "gateway_...", "message": ...}}` with one line that says
 what limit, how much is left and when it resets; the kernel shows that line as it is.
+aiohttp on both sides (its HTTP parser is compiled, its connection pool scales): a hundred
+students streaming at once cost the gateway little more than the bytes it copies.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-from tornado import iostream, web
+import aiohttp
+from aiohttp import web
 
 from ..config import catalog
 from ..errors import ConnectionFailedError, PolicyError
@@ -28,7 +31,7 @@ from .store import Store
 
 log = logging.getLogger("glm_jupyter.gateway")
 
-# Headers of the provider's answer that mean something to the kernel (the rest are hop's).
+# Headers of the provider's answer that mean something to the kernel (the rest are the hop's).
 _PASSED_HEADERS = ("Content-Type", "Retry-After", "X-Request-Id")
 
 
@@ -51,16 +54,15 @@ class Gateway:
     store: Store
     auth: Authenticator
     policy: PolicySource = field(default_factory=PolicySource)
-    transport: httpx.AsyncBaseTransport | None = None
-    _client: httpx.AsyncClient | None = None
+    _session: aiohttp.ClientSession | None = None
     _clocks: dict[str, Clock] = field(default_factory=dict)
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        """The shared pool to the provider (made on the server's loop)."""
-        if self._client is None:
-            self._client = self.upstream.client(self.transport)
-        return self._client
+    def session(self) -> aiohttp.ClientSession:
+        """The pool every student's requests share (made on the server's loop)."""
+        if self._session is None:
+            self._session = self.upstream.session()
+        return self._session
 
     def clock(self, policy: Any) -> Clock:
         """The course's clock (its time zone comes from the policy)."""
@@ -77,220 +79,196 @@ class Gateway:
         return Standing(student, Budgets.of(policy, override), spent, clock.next_reset(now))
 
     async def close(self) -> None:
-        """Close the provider's pool and the database's."""
-        if self._client is not None:
-            await self._client.aclose()
+        """Close the provider's pool, the Hub's and the database's."""
+        if self._session is not None:
+            await self._session.close()
+        await self.auth.close()
         self.store.close()
 
 
-class _Handler(web.RequestHandler):
-    gateway: Gateway
-
-    def initialize(self, gateway: Gateway) -> None:
-        """Every handler shares the one gateway."""
-        self.gateway = gateway
-
-    def refuse(self, status: int, code: str, message: str, **extra: Any) -> None:
-        """Answer with one error object the kernel can show as it is."""
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": code, "message": message, **extra}}))
-
-    async def student(self) -> Student | None:
-        """The caller, or None after refusing them."""
-        try:
-            found = await self.gateway.auth.student(self.request.headers)
-        except ConnectionFailedError as exc:
-            self.refuse(503, "gateway_auth_unavailable", f"The gateway cannot check tokens: {exc}")
-            return None
-        if found is None:
-            has = "Authorization" in self.request.headers
-            self.refuse(
-                401,
-                "gateway_auth",
-                ("The gateway does not know this token" if has else "No token was sent")
-                + ": on JupyterHub, start your server again from the Hub's home page; "
-                "otherwise set GLM_GATEWAY_TOKEN to the token your instructor gave you.",
-            )
-        return found
-
-    def policy(self) -> tuple[bool, Any]:
-        """Whether a policy holds, and which (None: no file); False after refusing the
-        request because the file cannot be used (fail closed)."""
-        try:
-            return True, self.gateway.policy.current()
-        except PolicyError as exc:
-            self.refuse(503, "gateway_policy_file", str(exc))
-            return False, None
+GATEWAY = web.AppKey("gateway", Gateway)
 
 
-class ChatHandler(_Handler):
-    """`POST v1/chat/completions`: checked, then relayed to the provider."""
+def refusal(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    """One error object the kernel can show as it is."""
+    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
-    _relaying: asyncio.Task[None] | None = None
 
-    async def post(self) -> None:
-        student = await self.student()
-        if student is None:
-            return
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            self.refuse(400, "gateway_request", "The request body must be one JSON object.")
-            return
-        usable, policy = self.policy()
-        if not usable:
-            return
-        said = rules.refusal(body, policy)
-        if said is not None:
-            self.refuse(403, "gateway_policy", said)
-            return
-        clock = self.gateway.clock(policy)
-        standing = await self.gateway.standing(student.name, policy)
-        now = clock.now()
-        over = standing.refusal(now, policy.message if policy is not None else "")
-        if over is not None:
-            self.refuse(
-                429,
-                "gateway_budget",
-                over,
-                left=standing.left(),
-                resets_at=standing.resets_at.isoformat(),
-            )
-            return
-        self._relaying = asyncio.ensure_future(self._relay(student, body, clock.day(now)))
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._relaying
-
-    def on_connection_close(self) -> None:
-        """The student hung up (interrupted the cell): stop reading from the provider."""
-        if self._relaying is not None:
-            self._relaying.cancel()
-
-    async def _relay(self, student: Student, body: dict[str, Any], day: str) -> None:
-        gw = self.gateway
-        model = str(body.get("model"))
-        scan, outcome = UsageScan(), "interrupted"
-        request = gw.client.build_request(
-            "POST",
-            gw.upstream.url("/chat/completions"),
-            content=gw.upstream.body(body),
-            headers=gw.upstream.headers(),
+async def _student(request: web.Request) -> Student | web.Response:
+    """The caller, or the refusal to answer them with."""
+    try:
+        found = await request.app[GATEWAY].auth.student(request.headers)
+    except ConnectionFailedError as exc:
+        return refusal(503, "gateway_auth_unavailable", f"The gateway cannot check tokens: {exc}")
+    if found is None:
+        has = "Authorization" in request.headers
+        return refusal(
+            401,
+            "gateway_auth",
+            ("The gateway does not know this token" if has else "No token was sent")
+            + ": on JupyterHub, start your server again from the Hub's home page; "
+            "otherwise set GLM_GATEWAY_TOKEN to the token your instructor gave you.",
         )
+    return found
+
+
+def _policy(request: web.Request) -> tuple[Any, web.Response | None]:
+    """The policy in force (None: no file), or the refusal when the file cannot be used."""
+    try:
+        return request.app[GATEWAY].policy.current(), None
+    except PolicyError as exc:
+        return None, refusal(503, "gateway_policy_file", str(exc))
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    """`POST v1/chat/completions`: checked, then relayed to the provider."""
+    gw = request.app[GATEWAY]
+    student = await _student(request)
+    if isinstance(student, web.Response):
+        return student
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return refusal(400, "gateway_request", "The request body must be one JSON object.")
+    policy, refused = _policy(request)
+    if refused is not None:
+        return refused
+    said = rules.refusal(body, policy)
+    if said is not None:
+        return refusal(403, "gateway_policy", said)
+    clock = gw.clock(policy)
+    standing = await gw.standing(student.name, policy)
+    now = clock.now()
+    over = standing.refusal(now, policy.message if policy is not None else "")
+    if over is not None:
+        return refusal(
+            429,
+            "gateway_budget",
+            over,
+            left=standing.left(),
+            resets_at=standing.resets_at.isoformat(),
+        )
+    return await _relay(request, gw, student, body, clock.day(now))
+
+
+async def _relay(
+    request: web.Request, gw: Gateway, student: Student, body: dict[str, Any], day: str
+) -> web.StreamResponse:
+    model = str(body.get("model"))
+    scan, outcome = UsageScan(), "interrupted"
+    try:
         try:
-            try:
-                response = await gw.client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                outcome = "unreachable"
-                self.refuse(
-                    502,
-                    GATEWAY_UPSTREAM,
-                    f"The gateway could not reach {gw.upstream.provider.label} "
-                    f"({type(exc).__name__}): run the cell again in a moment.",
-                )
-                return
-            try:
-                await self._pass_on(response, scan)
-                outcome = "done" if response.status_code < 400 else "error"
-            finally:
-                await response.aclose()
-        except iostream.StreamClosedError:
-            pass  # the student left mid-answer: charged what the provider reported, if anything
-        finally:
-            scan.end()
-            cost = (
-                catalog.cost(model, scan.usage, gw.upstream.provider.name) if scan.usage else None
+            upstream = await gw.session.post(
+                gw.upstream.url("/chat/completions"),
+                data=gw.upstream.body(body),
+                headers=gw.upstream.headers(),
             )
-            # Shielded: a hang-up must not lose the row of what was already used.
-            await asyncio.shield(
-                asyncio.to_thread(
-                    gw.store.record, student.name, model, scan.usage, cost, outcome=outcome, day=day
-                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = "unreachable"
+            return refusal(
+                502,
+                GATEWAY_UPSTREAM,
+                f"The gateway could not reach {gw.upstream.provider.label} "
+                f"({type(exc).__name__}): run the cell again in a moment.",
             )
+        async with upstream:
+            response = web.StreamResponse(status=upstream.status)
+            for name in _PASSED_HEADERS:
+                if name in upstream.headers:
+                    response.headers[name] = upstream.headers[name]
+            await response.prepare(request)
+            streaming = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+            whole = bytearray()
+            async for chunk in upstream.content.iter_any():
+                if streaming:
+                    scan.feed(chunk)
+                else:
+                    whole += chunk
+                await response.write(chunk)
+            if not streaming and upstream.status < 400:
+                scan.whole(bytes(whole))
+            await response.write_eof()
+            outcome = "done" if upstream.status < 400 else "error"
+            return response
+    finally:
+        # The student may have left mid-answer (this task is cancelled): charged what the
+        # provider reported, if anything; shielded, so the row of what was used is kept.
+        scan.end()
+        used = scan.usage
+        cost = catalog.cost(model, used, gw.upstream.provider.name) if used else None
+        await asyncio.shield(
+            asyncio.to_thread(
+                gw.store.record, student.name, model, used, cost, outcome=outcome, day=day
+            )
+        )
 
-    async def _pass_on(self, response: httpx.Response, scan: UsageScan) -> None:
-        self.set_status(response.status_code)
-        for name in _PASSED_HEADERS:
-            if name in response.headers:
-                self.set_header(name, response.headers[name])
-        streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-        whole = bytearray()
-        async for chunk in response.aiter_raw():
-            if streaming:
-                scan.feed(chunk)
-            else:
-                whole += chunk
-            self.write(chunk)
-            await self.flush()
-        if not streaming and response.status_code < 400:
-            scan.whole(bytes(whole))
-        self.finish()
 
-
-class ModelsHandler(_Handler):
+async def models(request: web.Request) -> web.StreamResponse:
     """`GET v1/models`: the provider's list, for students who may use the gateway."""
-
-    async def get(self) -> None:
-        if await self.student() is None:
-            return
-        gw = self.gateway
-        try:
-            response = await gw.client.get(
-                gw.upstream.url("/models"), headers=gw.upstream.headers()
-            )
-        except httpx.HTTPError as exc:
-            self.refuse(
-                502, GATEWAY_UPSTREAM, f"The provider did not answer ({type(exc).__name__})."
-            )
-            return
-        self.set_status(response.status_code)
-        self.set_header("Content-Type", response.headers.get("content-type", "application/json"))
-        self.finish(response.content)
+    student = await _student(request)
+    if isinstance(student, web.Response):
+        return student
+    gw = request.app[GATEWAY]
+    try:
+        async with gw.session.get(
+            gw.upstream.url("/models"), headers=gw.upstream.headers()
+        ) as upstream:
+            data = await upstream.read()
+            kind = upstream.headers.get("Content-Type", "application/json")
+            return web.Response(body=data, status=upstream.status, headers={"Content-Type": kind})
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return refusal(
+            502, GATEWAY_UPSTREAM, f"The provider did not answer ({type(exc).__name__})."
+        )
 
 
-class BudgetHandler(_Handler):
+async def budget(request: web.Request) -> web.StreamResponse:
     """`GET v1/budget`: the caller's budgets, what they used and what is left."""
-
-    async def get(self) -> None:
-        student = await self.student()
-        if student is None:
-            return
-        usable, policy = self.policy()
-        if not usable:
-            return
-        standing = await self.gateway.standing(student.name, policy)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(standing.as_json()))
+    student = await _student(request)
+    if isinstance(student, web.Response):
+        return student
+    policy, refused = _policy(request)
+    if refused is not None:
+        return refused
+    standing = await request.app[GATEWAY].standing(student.name, policy)
+    return web.json_response(standing.as_json())
 
 
-class HealthHandler(web.RequestHandler):
+async def health(request: web.Request) -> web.StreamResponse:
     """`GET health`: the process answers (no token needed, nothing told)."""
+    return web.json_response({"status": "ok"})
 
-    def get(self) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(b'{"status": "ok"}')
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _log_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Nothing of a request but its method, path, status and time reaches the log.
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except asyncio.CancelledError:
+        status = 499  # the student hung up
+        raise
+    finally:
+        took = 1000 * (time.perf_counter() - started)
+        level = logging.INFO if status < 400 or status == 499 else logging.WARNING
+        log.log(level, "%d %s %s %.0f ms", status, request.method, request.path, took)
 
 
 def application(gateway: Gateway, prefix: str = "/") -> web.Application:
     """The routes under `prefix` (JupyterHub's `JUPYTERHUB_SERVICE_PREFIX`, else `/`)."""
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-    args = {"gateway": gateway}
-    return web.Application(
-        [
-            (f"{prefix}v1/chat/completions", ChatHandler, args),
-            (f"{prefix}v1/models", ModelsHandler, args),
-            (f"{prefix}v1/budget", BudgetHandler, args),
-            (f"{prefix}health", HealthHandler),
-        ],
-        # Nothing of a request but its method, path and status reaches the log.
-        log_function=_log_request,
-    )
-
-
-def _log_request(handler: web.RequestHandler) -> None:
-    status = handler.get_status()
-    level = logging.INFO if status < 400 else logging.WARNING
-    took = 1000.0 * handler.request.request_time()
-    log.log(level, "%d %s %s %.0f ms", status, handler.request.method, handler.request.path, took)
+    app = web.Application(middlewares=[_log_request], client_max_size=32 * 1024 * 1024)
+    app[GATEWAY] = gateway
+    app.router.add_post(f"{prefix}v1/chat/completions", chat)
+    app.router.add_get(f"{prefix}v1/models", models)
+    app.router.add_get(f"{prefix}v1/budget", budget)
+    app.router.add_get(f"{prefix}health", health)
+    return app

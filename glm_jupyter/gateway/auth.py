@@ -13,7 +13,9 @@ import httpx
 from ..errors import ConnectionFailedError
 from .store import TOKEN_PREFIX, Store, digest
 
-HUB_CACHE_S = 60.0  # how long a Hub's answer about a token holds (JupyterHub's HubAuth: 300 s)
+# How long an answer about a token holds (JupyterHub's own HubAuth keeps them 300 s): a
+# revoked token stops working within this, and a hundred students cost no hundred look-ups.
+TOKEN_CACHE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,28 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+class _Answers:
+    """Answers about tokens, by digest, each kept `TOKEN_CACHE_S`."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, str | None]] = {}
+
+    def get(self, token: str) -> tuple[bool, str | None]:
+        """Whether the token is known here, and whose it is."""
+        known = self._known.get(digest(token))
+        if known is None or known[0] <= time.monotonic():
+            return False, None
+        return True, known[1]
+
+    def put(self, token: str, student: str | None) -> str | None:
+        """Keep an answer; returns it."""
+        now = time.monotonic()
+        if len(self._known) > 10_000:  # many students, a long course: forget the stale
+            self._known = {k: v for k, v in self._known.items() if v[0] > now}
+        self._known[digest(token)] = (now + TOKEN_CACHE_S, student)
+        return student
+
+
 class HubTokens:
     """Students' JupyterHub API tokens, asked of the Hub (`GET /hub/api/user` with the
     student's token, as JupyterHub's own services do), the answers kept a minute."""
@@ -40,16 +64,14 @@ class HubTokens:
     def __init__(self, api_url: str, client: httpx.AsyncClient) -> None:
         self.api_url = api_url.rstrip("/")
         self.client = client
-        self._known: dict[str, tuple[float, str | None]] = {}
+        self._answers = _Answers()
 
     async def student(self, token: str) -> str | None:
         """The Hub user the token belongs to; None for a token the Hub does not know, or one
         that is not a user's (a service's)."""
-        key = digest(token)
-        now = time.monotonic()
-        known = self._known.get(key)
-        if known is not None and known[0] > now:
-            return known[1]
+        known, name = self._answers.get(token)
+        if known:
+            return name
         try:
             response = await self.client.get(
                 f"{self.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10
@@ -65,10 +87,7 @@ class HubTokens:
         else:
             model = response.json()
             name = model.get("name") if model.get("kind", "user") == "user" else None
-        if len(self._known) > 10_000:  # many students, a long course: forget the stale
-            self._known = {k: v for k, v in self._known.items() if v[0] > now}
-        self._known[key] = (now + HUB_CACHE_S, name if isinstance(name, str) else None)
-        return self._known[key][1]
+        return self._answers.put(token, name if isinstance(name, str) else None)
 
 
 class Authenticator:
@@ -77,6 +96,12 @@ class Authenticator:
     def __init__(self, store: Store, hub: HubTokens | None = None) -> None:
         self.store = store
         self.hub = hub
+        self._issued = _Answers()
+
+    async def close(self) -> None:
+        """Close the connection to the Hub."""
+        if self.hub is not None:
+            await self.hub.client.aclose()
 
     async def student(self, headers: Mapping[str, str]) -> Student | None:
         """The student a request comes from; None when its credential is missing or wrong."""
@@ -84,7 +109,10 @@ class Authenticator:
         if token is None:
             return None
         if token.startswith(TOKEN_PREFIX) or self.hub is None:
-            name = await asyncio.to_thread(self.store.student_for_token, token)
+            known, name = self._issued.get(token)
+            if not known:
+                found = await asyncio.to_thread(self.store.student_for_token, token)
+                name = self._issued.put(token, found)
             return None if name is None else Student(name, "token")
         name = await self.hub.student(token)
         return None if name is None else Student(name, "hub")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from ..config.keys import Secret
 from ..config.providers import Provider
@@ -57,14 +57,14 @@ class Upstream:
                 out.pop("stream_options", None)
         return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def client(self, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    def session(self) -> aiohttp.ClientSession:
         """The pool every student's requests share."""
-        return httpx.AsyncClient(
-            transport=transport,
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0, keepalive_timeout=60),
             # No read timeout: a GLM-5 answer may think for half an hour between bytes shown;
             # the provider's own keep-alives and the student's hang-up end a dead stream.
-            timeout=httpx.Timeout(None, connect=15.0),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=15),
+            auto_decompress=False,  # the bytes passed on are the bytes read
         )
 
 

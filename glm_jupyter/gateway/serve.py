@@ -85,25 +85,28 @@ def build(
     db: str,
     policy: Path | None,
     env: Mapping[str, str],
-    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Gateway:
     """A gateway from its settings; Hub tokens are accepted when the Hub runs it."""
     up = upstream(provider, base_url, env)
     store = Store(db)
     hub_api = env.get("JUPYTERHUB_API_URL", "").strip()
     hub = HubTokens(hub_api, httpx.AsyncClient()) if hub_api else None
-    return Gateway(up, store, Authenticator(store, hub), policy_source(policy, env), transport)
+    return Gateway(up, store, Authenticator(store, hub), policy_source(policy, env))
 
 
 async def serve(gateway: Gateway, where: Listen) -> None:
     """Serve until SIGTERM or SIGINT, then close the pools."""
-    from tornado.httpserver import HTTPServer
-    from tornado.netutil import bind_sockets
+    import socket
 
-    sockets = bind_sockets(where.port, where.host)
-    server = HTTPServer(application(gateway, where.prefix))
-    server.add_sockets(sockets)
-    port = sockets[0].getsockname()[1]
+    from aiohttp import web
+
+    sock = socket.create_server((where.host, where.port), reuse_port=False)
+    # A student who hangs up (interrupts the cell) cancels the relay at once, which closes
+    # the provider's stream: nothing more is generated, or paid for, after that.
+    runner = web.AppRunner(application(gateway, where.prefix), handler_cancellation=True)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    port = sock.getsockname()[1]
     prefix = "/" + where.prefix.strip("/") + "/" if where.prefix.strip("/") else "/"
     up = gateway.upstream
     print(
@@ -118,7 +121,7 @@ async def serve(gateway: Gateway, where: Listen) -> None:
     try:
         await stop.wait()
     finally:
-        server.stop()
+        await runner.cleanup()
         await gateway.close()
 
 
@@ -127,7 +130,8 @@ def main(gateway: Gateway, where: Listen) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
-    # httpx logs each request's URL: a provider's URL may carry a key in its query.
+    # httpx logs each request's URL (the Hub's), aiohttp each request line: neither is kept.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     asyncio.run(serve(gateway, where))
     return 0

@@ -217,18 +217,28 @@ class Store:
 
     def spent(self, student: str, day: str) -> Spent:
         """What `student` and the course have used, for the budget checks."""
-        tokens_of = sa.func.coalesce(sa.func.sum(daily.c.tokens), 0)
-        with self.engine.connect() as db:
-            today = db.execute(
-                sa.select(tokens_of).where(daily.c.student == student, daily.c.day == day)
-            ).scalar_one()
-            total = db.execute(sa.select(tokens_of).where(daily.c.student == student)).scalar_one()
-            course = db.execute(sa.select(tokens_of).where(daily.c.day == day)).scalar_one()
-        return Spent(int(today), int(total), int(course))
+        return self.position(student, day)[0]
 
     def position(self, student: str, day: str) -> tuple[Spent, Override]:
-        """What a budget check reads: the counts and the student's override."""
-        return self.spent(student, day), self.override(student)
+        """What a budget check reads, in one statement: the student's tokens today and in
+        all, the course's today, and the student's override."""
+
+        def total(*where: Any) -> Any:
+            return sa.select(sa.func.coalesce(sa.func.sum(daily.c.tokens), 0)).where(*where)
+
+        def own(column: Any) -> Any:
+            return sa.select(column).where(budgets.c.student == student)
+
+        query = sa.select(
+            total(daily.c.student == student, daily.c.day == day).scalar_subquery(),
+            total(daily.c.student == student).scalar_subquery(),
+            total(daily.c.day == day).scalar_subquery(),
+            own(budgets.c.tokens_per_day).scalar_subquery(),
+            own(budgets.c.tokens_total).scalar_subquery(),
+        )
+        with self.engine.connect() as db:
+            today, all_days, course, per_day, in_all = db.execute(query).one()
+        return Spent(int(today), int(all_days), int(course)), Override(_int(per_day), _int(in_all))
 
     def usage_rows(self, *, day: str | None = None, student: str | None = None) -> list[UsageRow]:
         """Use per student and model, all time or on one day."""
