@@ -26,8 +26,8 @@ from ..wire.failures import GATEWAY_UPSTREAM
 from . import rules
 from .auth import Authenticator, Student
 from .budget import Budgets, Clock, Standing
+from .ledger import Ledger
 from .relay import Upstream, UsageScan
-from .store import Store
 
 log = logging.getLogger("glm_jupyter.gateway")
 
@@ -51,7 +51,7 @@ class Gateway:
     """Everything one gateway process holds."""
 
     upstream: Upstream
-    store: Store
+    ledger: Ledger
     auth: Authenticator
     policy: PolicySource = field(default_factory=PolicySource)
     _session: aiohttp.ClientSession | None = None
@@ -71,19 +71,32 @@ class Gateway:
             self._clocks[zone] = Clock(zone)
         return self._clocks[zone]
 
-    async def standing(self, student: str, policy: Any) -> Standing:
+    def today(self) -> str:
+        """The course's date now (the policy's time zone)."""
+        try:
+            policy = self.policy.current()
+        except PolicyError:
+            policy = None
+        return self.clock(policy).day()
+
+    def standing(self, student: str, policy: Any) -> Standing:
         """Where `student` stands now."""
         clock = self.clock(policy)
         now = clock.now()
-        spent, override = await asyncio.to_thread(self.store.position, student, clock.day(now))
+        spent, override = self.ledger.position(student, clock.day(now))
         return Standing(student, Budgets.of(policy, override), spent, clock.next_reset(now))
+
+    async def start(self) -> None:
+        """Read the course's counts before the first request."""
+        await self.ledger.start(self.today)
 
     async def close(self) -> None:
         """Close the provider's pool, the Hub's and the database's."""
+        await self.ledger.stop()
         if self._session is not None:
             await self._session.close()
         await self.auth.close()
-        self.store.close()
+        self.ledger.store.close()
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -139,7 +152,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if said is not None:
         return refusal(403, "gateway_policy", said)
     clock = gw.clock(policy)
-    standing = await gw.standing(student.name, policy)
+    standing = gw.standing(student.name, policy)
     now = clock.now()
     over = standing.refusal(now, policy.message if policy is not None else "")
     if over is not None:
@@ -194,15 +207,11 @@ async def _relay(
             return response
     finally:
         # The student may have left mid-answer (this task is cancelled): charged what the
-        # provider reported, if anything; shielded, so the row of what was used is kept.
+        # provider reported, if anything, and the row is written all the same.
         scan.end()
         used = scan.usage
         cost = catalog.cost(model, used, gw.upstream.provider.name) if used else None
-        await asyncio.shield(
-            asyncio.to_thread(
-                gw.store.record, student.name, model, used, cost, outcome=outcome, day=day
-            )
-        )
+        await gw.ledger.charge(student.name, model, used, cost, outcome=outcome, day=day)
 
 
 async def models(request: web.Request) -> web.StreamResponse:
@@ -232,7 +241,7 @@ async def budget(request: web.Request) -> web.StreamResponse:
     policy, refused = _policy(request)
     if refused is not None:
         return refused
-    standing = await request.app[GATEWAY].standing(student.name, policy)
+    standing = request.app[GATEWAY].standing(student.name, policy)
     return web.json_response(standing.as_json())
 
 

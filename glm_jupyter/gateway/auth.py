@@ -3,7 +3,6 @@ runs as a JupyterHub service, the student's own Hub API token, checked against t
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +10,8 @@ from dataclasses import dataclass
 import httpx
 
 from ..errors import ConnectionFailedError
-from .store import TOKEN_PREFIX, Store, digest
+from .ledger import Ledger
+from .store import TOKEN_PREFIX, digest
 
 # How long an answer about a token holds (JupyterHub's own HubAuth keeps them 300 s): a
 # revoked token stops working within this, and a hundred students cost no hundred look-ups.
@@ -93,10 +93,9 @@ class HubTokens:
 class Authenticator:
     """Issued tokens first (they say so by their prefix), then the Hub's, when there is one."""
 
-    def __init__(self, store: Store, hub: HubTokens | None = None) -> None:
-        self.store = store
+    def __init__(self, ledger: Ledger, hub: HubTokens | None = None) -> None:
+        self.ledger = ledger
         self.hub = hub
-        self._issued = _Answers()
 
     async def close(self) -> None:
         """Close the connection to the Hub."""
@@ -109,10 +108,7 @@ class Authenticator:
         if token is None:
             return None
         if token.startswith(TOKEN_PREFIX) or self.hub is None:
-            known, name = self._issued.get(token)
-            if not known:
-                found = await asyncio.to_thread(self.store.student_for_token, token)
-                name = self._issued.put(token, found)
+            name = await self.ledger.student_for_token(token)
             return None if name is None else Student(name, "token")
         name = await self.hub.student(token)
         return None if name is None else Student(name, "hub")

@@ -22,6 +22,7 @@ from ..errors import ConfigurationError
 from ..redact import redact_url
 from .app import Gateway, PolicySource, application
 from .auth import Authenticator, HubTokens
+from .ledger import Ledger
 from .relay import Upstream
 from .store import Store
 
@@ -88,10 +89,10 @@ def build(
 ) -> Gateway:
     """A gateway from its settings; Hub tokens are accepted when the Hub runs it."""
     up = upstream(provider, base_url, env)
-    store = Store(db)
+    ledger = Ledger(Store(db))
     hub_api = env.get("JUPYTERHUB_API_URL", "").strip()
     hub = HubTokens(hub_api, httpx.AsyncClient()) if hub_api else None
-    return Gateway(up, store, Authenticator(store, hub), policy_source(policy, env))
+    return Gateway(up, ledger, Authenticator(ledger, hub), policy_source(policy, env))
 
 
 async def serve(gateway: Gateway, where: Listen) -> None:
@@ -104,6 +105,7 @@ async def serve(gateway: Gateway, where: Listen) -> None:
     # A student who hangs up (interrupts the cell) cancels the relay at once, which closes
     # the provider's stream: nothing more is generated, or paid for, after that.
     runner = web.AppRunner(application(gateway, where.prefix), handler_cancellation=True)
+    await gateway.start()
     await runner.setup()
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
@@ -111,7 +113,7 @@ async def serve(gateway: Gateway, where: Listen) -> None:
     up = gateway.upstream
     print(
         f"{READY} http://{where.host}:{port}{prefix}v1 -> {up.provider.label} "
-        f"({redact_url(up.base_url)}), data in {redact_url(gateway.store.url)}",
+        f"({redact_url(up.base_url)}), data in {redact_url(gateway.ledger.store.url)}",
         flush=True,
     )
     stop = asyncio.Event()

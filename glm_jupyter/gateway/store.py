@@ -102,6 +102,17 @@ class Override:
 
 
 @dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a budget check or a token check reads, for the whole course at once."""
+
+    day: str
+    today: dict[str, int]  # tokens by student on `day`
+    total: dict[str, int]  # tokens by student, all days
+    overrides: dict[str, Override]
+    tokens: dict[str, str]  # student by the digest of each live issued token
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRow:
     """One line of `gateway usage`: a student's use of a model."""
 
@@ -239,6 +250,26 @@ class Store:
         with self.engine.connect() as db:
             today, all_days, course, per_day, in_all = db.execute(query).one()
         return Spent(int(today), int(all_days), int(course)), Override(_int(per_day), _int(in_all))
+
+    def snapshot(self, day: str) -> Snapshot:
+        """The whole course's counts, overrides and live tokens, in one read."""
+        by_student = sa.select(daily.c.student, sa.func.sum(daily.c.tokens))
+        with self.engine.connect() as db:
+            total = db.execute(by_student.group_by(daily.c.student)).all()
+            today = db.execute(sa.select(daily.c.student, daily.c.tokens).where(daily.c.day == day))
+            own = db.execute(
+                sa.select(budgets.c.student, budgets.c.tokens_per_day, budgets.c.tokens_total)
+            ).all()
+            live = db.execute(
+                sa.select(tokens.c.digest, tokens.c.student).where(tokens.c.revoked.is_(False))
+            ).all()
+            return Snapshot(
+                day,
+                {str(s): int(n) for s, n in today},
+                {str(s): int(n or 0) for s, n in total},
+                {str(s): Override(_int(d), _int(t)) for s, d, t in own},
+                {str(d): str(s) for d, s in live},
+            )
 
     def usage_rows(self, *, day: str | None = None, student: str | None = None) -> list[UsageRow]:
         """Use per student and model, all time or on one day."""

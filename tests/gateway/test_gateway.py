@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,16 @@ def _ask(wire: KernelWire) -> dict[str, Any]:
     responses = run.responses()
     assert responses, [m["content"] for m in run.messages]
     return responses[-1]
+
+
+def _wait_for_budget(url: str, token: str, per_day: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        seen = httpx.get(url + "/budget", headers={"Authorization": f"Bearer {token}"}).json()
+        if seen["limits"]["today"] == per_day:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the gateway never saw the budget of {per_day}")
 
 
 def _text(wire: KernelWire, code: str) -> str:
@@ -124,7 +135,8 @@ def test_a_spent_budget_refuses_across_kernel_and_gateway_restarts(
         assert usage.stdout.split("\n")[1].split()[:5] == ["bob", "glm-5.3", "2", "800", "200"]
         raised = glm_cli("gateway", "--db", db, "budget", "bob", "--per-day", "5000")
         assert "per day 5,000 tokens" in raised.stdout
-        assert _ask(wire)["status"] == "done", "a raised budget holds at once"
+        _wait_for_budget(gw.url, token, 5000)  # the gateway reads the database every second
+        assert _ask(wire)["status"] == "done", "a raised budget holds without a restart"
     chats = [r for r in sim.requests if r["path"].endswith("/chat/completions")]
     assert len(chats) == 3, "refused requests never reach the provider"
 
