@@ -28,6 +28,7 @@ from .auth import Authenticator, Student
 from .budget import Budgets, Clock, Standing
 from .ledger import Ledger
 from .relay import Upstream, UsageScan
+from .store import Charge
 
 log = logging.getLogger("glm_jupyter.gateway")
 
@@ -211,7 +212,7 @@ async def _relay(
         scan.end()
         used = scan.usage
         cost = catalog.cost(model, used, gw.upstream.provider.name) if used else None
-        await gw.ledger.charge(student.name, model, used, cost, outcome=outcome, day=day)
+        gw.ledger.charge(Charge(student.name, model, used, cost, outcome, day))
 
 
 async def models(request: web.Request) -> web.StreamResponse:

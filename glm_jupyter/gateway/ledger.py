@@ -1,7 +1,13 @@
 """The counts a budget check reads, held in memory: the whole course's, read from the database
 every second, plus what this process has charged since that read. A request's budget check
 and token check never wait for the database; what another gateway process charged, an
-instructor's raised budget or a revoked token reach this one within a second."""
+instructor's raised budget or a revoked token reach this one within a second.
+
+Rows are written by one writer, a transaction for whatever has finished since its last one
+(a hundred streams ending together are one write, not a hundred waiting on SQLite's lock); a
+database that is away is tried again, and the rows wait, counted, until it is back; stopping
+the gateway writes what is left first.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,7 @@ import itertools
 import logging
 from collections.abc import Callable
 
-from ..messages import Usage
-from .store import Override, Snapshot, Spent, Store, digest
+from .store import Charge, Override, Snapshot, Spent, Store, digest
 
 REFRESH_S = 1.0
 log = logging.getLogger("glm_jupyter.gateway")
@@ -30,18 +35,55 @@ class Ledger:
         self._committed: dict[int, int] = {}  # charge -> the order its row was written in
         self._written = 0
         self._task: asyncio.Task[None] | None = None
+        self._queue: list[tuple[int, Charge]] = []  # rows not written yet
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self, today: Callable[[], str]) -> None:
         """Read the database once, then again every `every` seconds in the background."""
         await self.refresh(today())
         self._task = asyncio.ensure_future(self._refreshing(today))
+        self._writer = asyncio.ensure_future(self._writing())
 
     async def stop(self) -> None:
-        """Stop refreshing."""
+        """Write the rows still waiting, then stop."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._writer is not None:
+            # Not cancelled mid-write (the thread would commit a batch it then wrote again):
+            # told to finish, it writes what is queued and returns.
+            self._stopping = True
+            self._wake.set()
+            await self._writer
+
+    async def _writing(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if not batch and self._stopping:
+                return
+            try:
+                await asyncio.to_thread(self.store.record, [c for _, c in batch])
+            except Exception as exc:  # the database is away: the rows wait, still counted
+                if self._stopping:
+                    log.error(
+                        "%d row(s) could not be written before stopping (%s)", len(batch), exc
+                    )
+                    return
+                log.warning("could not write %d row(s) (%s); trying again", len(batch), exc)
+                self._queue[:0] = batch
+                await asyncio.sleep(self.every)
+                self._wake.set()
+                continue
+            for charge, _ in batch:
+                self._written += 1
+                self._committed[charge] = self._written
+            if self._stopping:
+                self._wake.set()  # once more: what came in meanwhile, then return
 
     async def _refreshing(self, today: Callable[[], str]) -> None:
         while True:
@@ -88,32 +130,14 @@ class Ledger:
             snap.tokens[key] = found  # until the next read says otherwise
         return found
 
-    async def charge(
-        self,
-        student: str,
-        model: str,
-        used: Usage | None,
-        cost: float | None,
-        *,
-        outcome: str,
-        day: str,
-    ) -> None:
-        """Count one request at once, and write its row (shielded: a hang-up loses none)."""
-        tokens = (used.prompt_tokens + used.completion_tokens) if used else 0
+    def charge(self, row: Charge) -> None:
+        """Count one request at once; its row is written in the writer's next transaction."""
         charge = next(self._ids)
-        self._charges[charge] = (student, day, tokens)
-        writing = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.store.record, student, model, used, cost, outcome=outcome, day=day
-            )
-        )
+        self._charges[charge] = (row.student, row.day, row.tokens)
+        self._queue.append((charge, row))
+        self._wake.set()
 
-        def written(done: asyncio.Future[None]) -> None:
-            # Runs when the row is in, even if the request that charged it was cancelled.
-            if done.cancelled() or done.exception() is not None:
-                return  # not in the database: it stays counted here
-            self._written += 1
-            self._committed[charge] = self._written
-
-        writing.add_done_callback(written)
-        await asyncio.shield(writing)
+    @property
+    def unwritten(self) -> int:
+        """Rows not in the database yet."""
+        return len(self._queue)

@@ -12,8 +12,8 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,24 @@ class Override:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """One request's row: who, which model, what the provider reported, how it ended."""
+
+    student: str
+    model: str
+    used: Usage | None
+    cost: float | None
+    outcome: str  # done, interrupted, error, unreachable
+    day: str
+    at: float = field(default_factory=time.time)
+
+    @property
+    def tokens(self) -> int:
+        """What the budgets count: tokens in and out."""
+        return (self.used.prompt_tokens + self.used.completion_tokens) if self.used else 0
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything a budget check or a token check reads, for the whole course at once."""
 
@@ -182,49 +200,48 @@ class Store:
 
     # --- usage ---------------------------------------------------------------------------
 
-    def record(
-        self,
-        student: str,
-        model: str,
-        used: Usage | None,
-        cost: float | None,
-        *,
-        outcome: str,
-        day: str,
-        at: float | None = None,
-    ) -> None:
-        """One request's usage as the provider reported it (none: nothing is charged), and
-        the student's total for the day, in one transaction."""
-        used = used or Usage()
-        spent = used.prompt_tokens + used.completion_tokens
+    def record(self, charges: Sequence[Charge]) -> None:
+        """Requests' usage as the provider reported it (none: nothing is charged), and the
+        students' totals for their days, in one transaction."""
+        if not charges:
+            return
+        rows: list[dict[str, Any]] = []
+        days: dict[tuple[str, str], tuple[int, int, float]] = {}
+        for c in charges:
+            used = c.used or Usage()
+            rows.append(
+                {
+                    "at": c.at,
+                    "day": c.day,
+                    "student": c.student,
+                    "model": c.model,
+                    "prompt_tokens": used.prompt_tokens,
+                    "completion_tokens": used.completion_tokens,
+                    "cached_tokens": used.cached_tokens,
+                    "reasoning_tokens": used.reasoning_tokens,
+                    "cost_usd": c.cost,
+                    "outcome": c.outcome,
+                }
+            )
+            key = (c.student, c.day)
+            tokens, requests, cost = days.get(key, (0, 0, 0.0))
+            days[key] = (tokens + c.tokens, requests + 1, cost + (c.cost or 0.0))
+        upsert = _insert(self.engine)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[daily.c.student, daily.c.day],
+            set_={
+                "tokens": daily.c.tokens + upsert.excluded.tokens,
+                "requests": daily.c.requests + upsert.excluded.requests,
+                "cost_usd": daily.c.cost_usd + upsert.excluded.cost_usd,
+            },
+        )
+        totals = [
+            {"student": s, "day": d, "tokens": t, "requests": n, "cost_usd": c}
+            for (s, d), (t, n, c) in days.items()
+        ]
         with self.engine.begin() as db:
-            db.execute(
-                usage.insert().values(
-                    at=time.time() if at is None else at,
-                    day=day,
-                    student=student,
-                    model=model,
-                    prompt_tokens=used.prompt_tokens,
-                    completion_tokens=used.completion_tokens,
-                    cached_tokens=used.cached_tokens,
-                    reasoning_tokens=used.reasoning_tokens,
-                    cost_usd=cost,
-                    outcome=outcome,
-                )
-            )
-            upsert = _insert(self.engine).values(
-                student=student, day=day, tokens=spent, requests=1, cost_usd=cost or 0.0
-            )
-            db.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[daily.c.student, daily.c.day],
-                    set_={
-                        "tokens": daily.c.tokens + spent,
-                        "requests": daily.c.requests + 1,
-                        "cost_usd": daily.c.cost_usd + (cost or 0.0),
-                    },
-                )
-            )
+            db.execute(usage.insert(), rows)
+            db.execute(upsert, totals)
 
     def spent(self, student: str, day: str) -> Spent:
         """What `student` and the course have used, for the budget checks."""

@@ -22,8 +22,9 @@ from glm_jupyter.errors import ConnectionFailedError, GatewayRefusedError, Polic
 from glm_jupyter.gateway import rules
 from glm_jupyter.gateway.auth import HubTokens, bearer
 from glm_jupyter.gateway.budget import Budgets, Clock, Standing
+from glm_jupyter.gateway.ledger import Ledger
 from glm_jupyter.gateway.relay import Upstream, UsageScan
-from glm_jupyter.gateway.store import Override, Spent, Store
+from glm_jupyter.gateway.store import Charge, Override, Spent, Store
 from glm_jupyter.messages import StreamFailure, Usage
 from glm_jupyter.wire.budget import describe
 from glm_jupyter.wire.failures import ErrorContext, classify
@@ -160,10 +161,14 @@ def test_the_store_counts_tokens_overrides_and_usage(tmp_path: Path) -> None:
     assert token.startswith("glmgw_")
     assert store.student_for_token(token) == "ana"
     assert store.student_for_token(token + "x") is None
-    store.record("ana", "glm-5.1", Usage(100, 20), 0.5, outcome="done", day="2026-12-07")
-    store.record("ana", "glm-5.1", None, None, outcome="interrupted", day="2026-12-07")
-    store.record("ana", "glm-4.7-flash", Usage(7, 3), 0.0, outcome="done", day="2026-12-08")
-    store.record("ben", "glm-5.1", Usage(1, 1), 0.1, outcome="done", day="2026-12-07")
+    store.record(
+        [
+            Charge("ana", "glm-5.1", Usage(100, 20), 0.5, "done", "2026-12-07"),
+            Charge("ana", "glm-5.1", None, None, "interrupted", "2026-12-07"),
+        ]
+    )
+    store.record([Charge("ana", "glm-4.7-flash", Usage(7, 3), 0.0, "done", "2026-12-08")])
+    store.record([Charge("ben", "glm-5.1", Usage(1, 1), 0.1, "done", "2026-12-07")])
     assert store.spent("ana", "2026-12-07") == Spent(today=120, total=130, course_today=122)
     rows = store.usage_rows(day="2026-12-07")
     assert [(r.student, r.model, r.requests, r.prompt_tokens) for r in rows] == [
@@ -251,3 +256,36 @@ def test_a_students_kernel_finds_its_token_without_a_key() -> None:
     own = {**hub, "GLM_GATEWAY_TOKEN": "glmgw_x"}
     assert find_key(gateway, own) == (Secret("glmgw_x"), "GLM_GATEWAY_TOKEN")
     assert find_key(PROVIDERS["zai"], hub) == (None, None), "a Hub token is for the gateway only"
+
+
+def test_the_ledger_counts_a_charge_at_once_and_once(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    store.record([Charge("ana", "m", Usage(50, 50), None, "done", "2026-12-07")])
+    token = store.issue_token("ana")
+    day = "2026-12-07"
+
+    async def run() -> list[int]:
+        ledger = Ledger(store, every=3600)  # refreshed by hand here
+        await ledger.start(lambda: day)
+        seen = [ledger.position("ana", day)[0].today]
+        ledger.charge(Charge("ana", "m", Usage(10, 5), None, "done", day))
+        seen.append(ledger.position("ana", day)[0].today)  # before its row is written
+        while ledger.unwritten:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        seen.append(ledger.position("ana", day)[0].today)
+        await ledger.refresh(day)  # the row is in the database now: counted once
+        seen.append(ledger.position("ana", day)[0].today)
+        seen.append(ledger.position("ana", day)[0].course_today)
+        assert await ledger.student_for_token(token) == "ana"
+        newer = store.issue_token("ben")  # issued after the last read: asked of the database
+        assert await ledger.student_for_token(newer) == "ben"
+        store.revoke_tokens("ana")
+        await ledger.refresh(day)
+        assert await ledger.student_for_token(token) is None
+        ledger.charge(Charge("ben", "m", Usage(1, 1), None, "done", day))
+        await ledger.stop()  # writes what is left
+        return seen
+
+    assert asyncio.run(run()) == [100, 115, 115, 115, 115]
+    assert store.spent("ben", day).today == 2
