@@ -1,6 +1,6 @@
 """`glm-jupyter gateway ...`: serve, issue and revoke tokens, show usage, set a student's
 budget. The instructor's commands work on the database directly, so they need no running
-gateway, and what they change holds at once for every gateway process on that database."""
+gateway, and what they change holds within a second for every gateway process on it."""
 
 from __future__ import annotations
 
