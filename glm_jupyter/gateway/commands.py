@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.paths import GATEWAY_DB_ENV
+from ..errors import GLMError
 
 if TYPE_CHECKING:  # the database library loads only for the commands that use it
     from .store import Override, Store, UsageRow
@@ -47,7 +48,10 @@ def add_parser(sub: Any) -> None:
     tokens.add_parser("list", help="students with live tokens")
 
     usage = commands.add_parser("usage", help="usage per student and model, with cost")
-    usage.add_argument("--day", help="one day only: YYYY-MM-DD, or 'today'")
+    usage.add_argument(
+        "--day", help="one day only: YYYY-MM-DD, or 'today' (in the policy's time zone)"
+    )
+    usage.add_argument("--policy", type=Path, help="the policy file whose time zone 'today' is in")
     usage.add_argument("--student", help="one student only")
     usage.add_argument("--json", action="store_true", help="rows as JSON")
 
@@ -69,8 +73,17 @@ def _tokens(text: str) -> int:
     return value
 
 
+_EXTRA = "The gateway needs its extra: pip install 'glm-jupyter[gateway]'"
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out one `gateway` subcommand."""
+    try:
+        import aiohttp  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError as exc:
+        print(f"glm-jupyter gateway: {_EXTRA} ({exc.name} is missing).", file=sys.stderr)
+        return 2
     from .store import Store, default_url
 
     url = args.db or default_url()
@@ -87,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
         if args.gateway_command == "usage":
             return _usage(args, store)
         return _budget(args, store)
+    except GLMError as exc:  # a policy file that cannot be used, say
+        print(f"glm-jupyter gateway: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.close()
 
@@ -130,8 +146,10 @@ def _usage(args: argparse.Namespace, store: Store) -> int:
     day = args.day
     if day == "today":
         from .budget import Clock
+        from .serve import policy_source
 
-        day = Clock().day()
+        policy = policy_source(args.policy, os.environ).current()
+        day = Clock(policy.timezone if policy is not None else "UTC").day()
     rows = store.usage_rows(day=day, student=args.student)
     if args.json:
         print(json.dumps([_row(r) for r in rows]))

@@ -289,3 +289,37 @@ def test_the_ledger_counts_a_charge_at_once_and_once(tmp_path: Path) -> None:
 
     assert asyncio.run(run()) == [100, 115, 115, 115, 115]
     assert store.spent("ben", day).today == 2
+
+
+def test_usage_today_is_the_courses_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from glm_jupyter.cli import main
+
+    db = f"sqlite:///{tmp_path / 'g.sqlite3'}"
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"timezone": "Pacific/Kiritimati"}), "utf-8")
+    day = Clock("Pacific/Kiritimati").day()
+    Store(db).record([Charge("ana", "glm-5.1", Usage(3, 4), None, "done", day)])
+    assert main(["gateway", "--db", db, "usage", "--day", "today", "--policy", str(policy)]) == 0
+    assert capsys.readouterr().out.split("\n")[1].split() == [
+        "ana",
+        "glm-5.1",
+        "1",
+        "3",
+        "4",
+        "unknown",
+    ]
+    policy.write_text(json.dumps({"timezone": 3}), "utf-8")
+    assert main(["gateway", "--db", db, "usage", "--day", "today", "--policy", str(policy)]) == 2
+    assert "'timezone' must be an IANA time zone" in capsys.readouterr().err
+
+
+def test_the_gateway_without_its_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from glm_jupyter.cli import main
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
+    assert main(["gateway", "usage"]) == 2
+    assert "pip install 'glm-jupyter[gateway]'" in capsys.readouterr().err
