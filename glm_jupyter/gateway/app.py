@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ..config import catalog
+from ..core.guard import PolicyGuard
 from ..errors import ConnectionFailedError, PolicyError
 from ..wire.failures import GATEWAY_UPSTREAM
 from . import rules
@@ -36,17 +37,6 @@ log = logging.getLogger("glm_jupyter.gateway")
 _PASSED_HEADERS = ("Content-Type", "Retry-After", "X-Request-Id")
 
 
-class PolicySource:
-    """The classroom policy file, re-read when it changes (None: no file, no limits)."""
-
-    def __init__(self, guard: Any = None) -> None:
-        self.guard = guard  # a core.guard.PolicyGuard on the file, or None
-
-    def current(self) -> Any:
-        """The policy in force; PolicyError when the file cannot be used (fail closed)."""
-        return None if self.guard is None else self.guard.current()
-
-
 @dataclass
 class Gateway:
     """Everything one gateway process holds."""
@@ -54,7 +44,7 @@ class Gateway:
     upstream: Upstream
     ledger: Ledger
     auth: Authenticator
-    policy: PolicySource = field(default_factory=PolicySource)
+    policy: PolicyGuard = field(default_factory=PolicyGuard)  # no file: no limits
     _session: aiohttp.ClientSession | None = None
     _clocks: dict[str, Clock] = field(default_factory=dict)
 

@@ -76,13 +76,20 @@ def _tokens(text: str) -> int:
 _EXTRA = "The gateway needs its extra: pip install 'glm-jupyter[gateway]'"
 
 
+def _absent(find: Any, module: str) -> bool:
+    try:
+        return find(module) is None
+    except ValueError:  # in sys.modules as None: blocked
+        return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out one `gateway` subcommand."""
-    try:
-        import aiohttp  # noqa: F401
-        import sqlalchemy  # noqa: F401
-    except ImportError as exc:
-        print(f"glm-jupyter gateway: {_EXTRA} ({exc.name} is missing).", file=sys.stderr)
+    import importlib.util
+
+    missing = [m for m in ("aiohttp", "sqlalchemy") if _absent(importlib.util.find_spec, m)]
+    if missing:
+        print(f"glm-jupyter gateway: {_EXTRA} ({', '.join(missing)} missing).", file=sys.stderr)
         return 2
     from .store import Store, default_url
 

@@ -106,17 +106,19 @@ class Ledger:
     def position(self, student: str, day: str) -> tuple[Spent, Override]:
         """What `student` and the course have used, and the student's override."""
         snap = self._snapshot
-        same_day = snap is not None and snap.day == day
-        today = snap.today.get(student, 0) if snap is not None and same_day else 0
-        course = sum(snap.today.values()) if snap is not None and same_day else 0
-        total = snap.total.get(student, 0) if snap is not None else 0
+        if snap is None:
+            spent, override = Spent(0, 0, 0), Override(None, None)
+        else:
+            spent, override = snap.position(student)
+            if snap.day != day:  # the day turned since the last read
+                spent = Spent(0, spent.total, 0)
+        today, total, course = spent.today, spent.total, spent.course_today
         for who, on, tokens in self._charges.values():
             if on == day:
                 course += tokens
                 today += tokens if who == student else 0
             total += tokens if who == student else 0
-        override = snap.overrides.get(student) if snap is not None else None
-        return Spent(today, total, course), override or Override(None, None)
+        return Spent(today, total, course), override
 
     async def student_for_token(self, token: str) -> str | None:
         """Whose live issued token this is: from the last read, else asked of the database

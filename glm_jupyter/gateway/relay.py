@@ -80,12 +80,13 @@ class UsageScan:
 
     def feed(self, chunk: bytes) -> None:
         """Look at one chunk of an event stream."""
-        buf = self._line + chunk if self._line else chunk
-        if _USAGE not in buf:
-            cut = buf.rfind(b"\n")
-            self._line = buf[cut + 1 :] if cut >= 0 else buf
+        seam = self._line[-len(_USAGE) :] + chunk[: len(_USAGE)]  # the key cut in two
+        if _USAGE not in chunk and _USAGE not in seam and _USAGE not in self._line:
+            # The hot path: no copy of the chunk, only its unfinished last line is kept.
+            cut = chunk.rfind(b"\n")
+            self._line = chunk[cut + 1 :] if cut >= 0 else self._line + chunk
             return
-        *lines, self._line = buf.split(b"\n")
+        *lines, self._line = (self._line + chunk).split(b"\n")
         for line in lines:
             if _USAGE in line:
                 self._parse(line.strip().removeprefix(b"data:"))

@@ -18,9 +18,10 @@ import httpx
 from ..config.keys import find_key
 from ..config.policy import locate_policy
 from ..config.providers import PROVIDERS
+from ..core.guard import PolicyGuard
 from ..errors import ConfigurationError
 from ..redact import redact_url
-from .app import Gateway, PolicySource, application
+from .app import Gateway, application
 from .auth import Authenticator, HubTokens
 from .ledger import Ledger
 from .relay import Upstream
@@ -68,15 +69,13 @@ def listen(host: str | None, port: int | None, env: Mapping[str, str]) -> Listen
     )
 
 
-def policy_source(path: Path | None, env: Mapping[str, str]) -> PolicySource:
+def policy_source(path: Path | None, env: Mapping[str, str]) -> PolicyGuard:
     """The policy file named, else the one a kernel would find (`GLM_POLICY`, config dirs)."""
-    from ..core.guard import PolicyGuard
-
     if path is None:
         path, origin = locate_policy(env)
     else:
         origin = "--policy"
-    return PolicySource(PolicyGuard(path, origin) if path is not None else None)
+    return PolicyGuard(path, origin)  # no path: no file, no limits
 
 
 def build(

@@ -128,6 +128,12 @@ class Snapshot:
     total: dict[str, int]  # tokens by student, all days
     overrides: dict[str, Override]
     tokens: dict[str, str]  # student by the digest of each live issued token
+    course_today: int = 0  # the sum of `today`, taken once
+
+    def position(self, student: str) -> tuple[Spent, Override]:
+        """`student`'s counts on this snapshot's day, and their override."""
+        spent = Spent(self.today.get(student, 0), self.total.get(student, 0), self.course_today)
+        return spent, self.overrides.get(student) or Override(None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,25 +254,8 @@ class Store:
         return self.position(student, day)[0]
 
     def position(self, student: str, day: str) -> tuple[Spent, Override]:
-        """What a budget check reads, in one statement: the student's tokens today and in
-        all, the course's today, and the student's override."""
-
-        def total(*where: Any) -> Any:
-            return sa.select(sa.func.coalesce(sa.func.sum(daily.c.tokens), 0)).where(*where)
-
-        def own(column: Any) -> Any:
-            return sa.select(column).where(budgets.c.student == student)
-
-        query = sa.select(
-            total(daily.c.student == student, daily.c.day == day).scalar_subquery(),
-            total(daily.c.student == student).scalar_subquery(),
-            total(daily.c.day == day).scalar_subquery(),
-            own(budgets.c.tokens_per_day).scalar_subquery(),
-            own(budgets.c.tokens_total).scalar_subquery(),
-        )
-        with self.engine.connect() as db:
-            today, all_days, course, per_day, in_all = db.execute(query).one()
-        return Spent(int(today), int(all_days), int(course)), Override(_int(per_day), _int(in_all))
+        """What a budget check reads: the counts and the student's override."""
+        return self.snapshot(day).position(student)
 
     def snapshot(self, day: str) -> Snapshot:
         """The whole course's counts, overrides and live tokens, in one read."""
@@ -280,12 +269,14 @@ class Store:
             live = db.execute(
                 sa.select(tokens.c.digest, tokens.c.student).where(tokens.c.revoked.is_(False))
             ).all()
+            on_day = {str(s): int(n) for s, n in today}
             return Snapshot(
                 day,
-                {str(s): int(n) for s, n in today},
+                on_day,
                 {str(s): int(n or 0) for s, n in total},
                 {str(s): Override(_int(d), _int(t)) for s, d, t in own},
                 {str(d): str(s) for d, s in live},
+                sum(on_day.values()),
             )
 
     def usage_rows(self, *, day: str | None = None, student: str | None = None) -> list[UsageRow]:
