@@ -177,6 +177,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             "raw_body": raw.decode("utf-8", "replace"),
             # "open" while answering, then "answered" or "client closed the connection"
             "outcome": "open",
+            # The client's TCP port: requests over one kept-alive connection share it.
+            "peer_port": self.client_address[1],
         }
         self.session.record(self._entry)
 

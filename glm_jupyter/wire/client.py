@@ -324,10 +324,12 @@ class Client:
                         if not ex.streaming(response):
                             yield from ex.checked(ex.whole(response.read()))
                             return
+                        # After `[DONE]` the body is read to its end (normally already in
+                        # hand): the connection then goes back to the pool, and the next
+                        # request skips a new TCP and TLS handshake.
                         for data in response.iter_bytes():
-                            yield from ex.checked(ex.chunk(data))
-                            if ex.done:
-                                break
+                            if not ex.done:
+                                yield from ex.checked(ex.chunk(data))
                         yield from ex.checked(ex.end())
                         return
             except httpx.TransportError as exc:
@@ -379,10 +381,9 @@ class AsyncClient:
                                 yield event
                             return
                         async for data in response.aiter_bytes():
-                            for event in ex.checked(ex.chunk(data)):
-                                yield event
-                            if ex.done:
-                                break
+                            if not ex.done:  # then read to the end, as `Client.stream` does
+                                for event in ex.checked(ex.chunk(data)):
+                                    yield event
                         for event in ex.checked(ex.end()):
                             yield event
                         return

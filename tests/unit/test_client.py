@@ -802,3 +802,35 @@ def test_parse_retry_after_http_date_in_the_future() -> None:
     seconds = parse_retry_after("Fri, 01 Jan 2999 00:00:00 GMT")
     assert seconds is not None
     assert seconds > 365 * 86400  # far in the future, whatever today is
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_streams_in_a_row_share_one_connection(mode: str, simulator: Any) -> None:
+    # The body is read to its end after [DONE], so the connection goes back to the pool: the
+    # next request skips a new TCP (and, to a real provider, TLS) handshake.
+    sim = simulator({"default": {"content": "Hello there."}})
+    ep = Endpoint(PROVIDERS["zai"], sim.base_url, Secret(KEY), retry=FAST)
+    texts: list[str] = []
+    if mode == "sync":
+        with Client(ep) as client:
+            for _ in range(3):
+                texts.append(content_of(list(client.stream(PAYLOAD)))[1])
+    else:
+
+        async def main() -> None:
+            async with AsyncClient(ep) as client:
+                for _ in range(3):
+                    texts.append(content_of([e async for e in client.stream(PAYLOAD)])[1])
+
+        asyncio.run(main())
+    assert texts == ["Hello there."] * 3
+    ports = {r["peer_port"] for r in sim.requests if r["method"] == "POST"}
+    assert len(ports) == 1, ports
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_what_follows_done_is_read_and_ignored(mode: str) -> None:
+    body = ZAI_STREAM + b'data: {"choices": [{"delta": {"content": "late"}}]}\n\n'
+    events = ok(mode, Script(sse_response(body)))
+    assert "late" not in content_of(events)[1]
+    assert content_of(events) == content_of(ZAI_EVENTS)
