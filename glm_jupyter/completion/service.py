@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.paths import COMPLETION_ENDPOINT
 from ..errors import ClassroomLimitError, GLMError, InputError
-from ..messages import TextDelta, UsageReport
+from ..messages import Finish, TextDelta, UsageReport
 from .prompt import (
     CompletionRequest,
     EditRequest,
@@ -175,14 +175,26 @@ class CompletionService:
     async def _send(
         self, pieces: AsyncIterator[dict[str, Any]], writer: asyncio.StreamWriter
     ) -> None:
-        """Stream the pieces to `writer`, a JSON line each; an error is the last line."""
+        """Stream the pieces to `writer`, a JSON line each; an error is the last line. The
+        pieces that come together (one read from the model) go out in one write, so the
+        browser gets them in one message and renders them once."""
+        pending: list[bytes] = []
+
+        def flush() -> None:
+            if pending and not writer.is_closing():
+                writer.write(b"".join(pending))
+            pending.clear()
+
+        loop = asyncio.get_running_loop()
         try:
             async for piece in pieces:
-                writer.write(json.dumps(piece).encode() + b"\n")
-                await writer.drain()
+                if not pending:  # runs when the pieces stop coming without a wait
+                    loop.call_soon(flush)
+                pending.append(json.dumps(piece).encode() + b"\n")
         except GLMError as exc:
-            writer.write(json.dumps({"error": str(exc)}).encode() + b"\n")
-            await writer.drain()
+            pending.append(json.dumps({"error": str(exc)}).encode() + b"\n")
+        flush()
+        await writer.drain()
 
     async def _pieces(
         self,
@@ -203,7 +215,7 @@ class CompletionService:
         if client is None:  # one per endpoint: a new client costs tens of ms (its SSL context)
             client = AsyncClient(endpoint, transport=pipeline.async_transport)
             self._clients[endpoint] = client
-        text, usage = "", None
+        text, usage, finished, counted = "", None, False, False
         events = client.stream(payload, dialect=dialect)
         try:
             async for event in events:
@@ -212,15 +224,25 @@ class CompletionService:
                     yield {"text": event.text}
                 elif isinstance(event, UsageReport):
                     usage = event.usage
+                elif isinstance(event, Finish):
+                    finished = True
+                if finished and usage is not None:
+                    break  # the answer is whole: it is said now, the stream's end read after
+            self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
+            counted = True
+            yield {
+                "done": True,
+                **finish(text),
+                "usage": _usage(usage),
+                "session": _session(self.session.ledger.of_kind(kind)),
+            }
+            with contextlib.suppress(GLMError):
+                async for _ in events:  # to the stream's end: its connection is used again
+                    pass
         finally:
             await events.aclose()  # closes the model's connection, even when cancelled
-            self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
-        yield {
-            "done": True,
-            **finish(text),
-            "usage": _usage(usage),
-            "session": _session(self.session.ledger.of_kind(kind)),
-        }
+            if not counted:
+                self.session.ledger.add(s.model, usage, s.provider.name, kind=kind)
 
     def refresh(self) -> None:
         """Settle the completions' settings again (on the kernel's thread, after each cell:

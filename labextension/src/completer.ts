@@ -1,11 +1,12 @@
 /**
  * Inline completions (ghost text, Tab accepts) from the notebook's own kernel.
  *
- * The request goes to the Jupyter server's `/glm/complete`, which forwards it to the kernel:
- * the kernel answers on a thread of its own, so completions come while a cell runs, and it
- * knows its variables and DataFrame columns. The browser never sees a key. A keystroke in the
- * cell aborts the request under way, which closes the kernel's connection and the model's
- * stream behind it, so a fast typist does not pay for abandoned completions.
+ * The request goes over the page's completion socket (`socket.ts`) to the Jupyter server,
+ * which forwards it to the kernel: the kernel answers on a thread of its own, so completions
+ * come while a cell runs, and it knows its variables and DataFrame columns. The browser never
+ * sees a key. A keystroke in the cell cancels the request under way, which closes the kernel's
+ * connection and the model's stream behind it, so a fast typist does not pay for abandoned
+ * completions.
  */
 
 import type {
@@ -15,11 +16,10 @@ import type {
   IInlineCompletionList,
   IInlineCompletionProvider
 } from '@jupyterlab/completer';
-import { URLExt } from '@jupyterlab/coreutils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
-import { ServerConnection } from '@jupyterlab/services';
 
 import { assistUsage } from './assist';
+import { CompletionSocket } from './socket';
 
 /** Characters of the cells above sent with a request (the kernel clips again). */
 const CELLS_CHARS = 6000;
@@ -54,35 +54,44 @@ export function cellsAbove(panel: NotebookPanel | null): string[] {
   return cells;
 }
 
-/**
- * Newline-delimited JSON pieces of a streamed response body, as many as each network read
- * brings: the caller renders once per read, not once per piece.
- */
-export async function* pieceBatches(
+/** The text of a streamed HTTP response body, chunk by chunk as it arrives. */
+export async function* bodyText(
   body: ReadableStream<Uint8Array>
-): AsyncGenerator<ICompletionPiece[]> {
+): AsyncGenerator<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = '';
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) {
-        break;
+        return;
       }
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      const batch = lines
-        .map(line => line.trim())
-        .filter(line => line)
-        .map(line => JSON.parse(line) as ICompletionPiece);
-      if (batch.length) {
-        yield batch;
-      }
+      yield decoder.decode(value, { stream: true });
     }
   } finally {
     reader.releaseLock();
+  }
+}
+
+/**
+ * Newline-delimited JSON pieces of a streamed answer, as many as each chunk brings: the caller
+ * renders once per chunk, not once per piece.
+ */
+export async function* pieceBatches(
+  chunks: AsyncIterable<string>
+): AsyncGenerator<ICompletionPiece[]> {
+  let buffer = '';
+  for await (const chunk of chunks) {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    const batch = lines
+      .map(line => line.trim())
+      .filter(line => line)
+      .map(line => JSON.parse(line) as ICompletionPiece);
+    if (batch.length) {
+      yield batch;
+    }
   }
 }
 
@@ -113,6 +122,7 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
   };
 
   private _controller: AbortController | null = null;
+  private _socket = new CompletionSocket();
   private _streams = new Map<
     string,
     { batches: AsyncGenerator<ICompletionPiece[]>; text: string; kernelId: string }
@@ -134,34 +144,21 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
     const controller = new AbortController();
     this._controller = controller;
     this._abortOnEdit(panel, controller, request.text);
-    const settings = ServerConnection.makeSettings();
     const body = {
       kernel_id: kernel.id,
       prefix,
       suffix: request.text.slice(request.offset),
       cells: cellsAbove(panel)
     };
-    let response: Response;
-    try {
-      response = await ServerConnection.makeRequest(
-        URLExt.join(settings.baseUrl, 'glm', 'complete'),
-        { method: 'POST', body: JSON.stringify(body), signal: controller.signal },
-        settings
-      );
-    } catch {
-      return { items: [] }; // aborted, or the server went away
-    }
-    if (!response.ok || !response.body) {
-      return { items: [] };
-    }
     // The first batch comes with the reply, so the ghost text's first paint already holds
     // words (an empty ghost first would cost the person a render and a frame).
-    const batches = pieceBatches(response.body);
+    let batches: AsyncGenerator<ICompletionPiece[]>;
     let first: IteratorResult<ICompletionPiece[]>;
     try {
+      batches = pieceBatches(await this._socket.request(body, controller.signal));
       first = await batches.next();
     } catch {
-      return { items: [] }; // aborted by a keystroke
+      return { items: [] }; // cancelled by a keystroke, refused, or the server went away
     }
     const { text, last } = fold('', first.done ? [] : first.value);
     if (last?.error) {
@@ -204,13 +201,13 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
         yield { response: { insertText: text, isIncomplete: true, token } };
       }
     } catch {
-      // Aborted by a keystroke: the ghost text is gone anyway.
+      // Cancelled by a keystroke: the ghost text is gone anyway.
     } finally {
       this._streams.delete(token);
     }
   }
 
-  /** Drop the request under way (its connection closes at once). */
+  /** Cancel the request under way (its kernel connection closes at once). */
   abort(): void {
     this._controller?.abort();
     this._controller = null;

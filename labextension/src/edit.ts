@@ -14,7 +14,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import { assistUsage } from './assist';
-import { cellsAbove, fold, pieceBatches } from './completer';
+import { bodyText, cellsAbove, fold, pieceBatches } from './completer';
 import { lineDiff, renderDiff } from './diff';
 import { EDIT_COMMAND } from './model';
 
@@ -69,7 +69,7 @@ async function streamEdit(
     return null;
   }
   let text = '';
-  for await (const batch of pieceBatches(response.body)) {
+  for await (const batch of pieceBatches(bodyText(response.body))) {
     const folded = fold(text, batch);
     text = folded.text;
     const last = folded.last;

@@ -1,0 +1,170 @@
+"""One request to a kernel's completion endpoint (`glm_jupyter.completion.service`) and its
+streamed answer, as both of the server's front doors (HTTP and the WebSocket) forward it.
+
+Each request has a connection of its own, since closing it is how the kernel learns that the
+answer is no longer wanted. A kernel's next connection is opened as soon as one is taken, so a
+completion does not wait for a TCP connection to be set up and accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config.paths import COMPLETION_ENDPOINT
+
+FORWARDED = ("prefix", "suffix", "cells", "source", "instruction")
+NO_SERVICE = (
+    "This kernel does not serve glm-jupyter completions: run `%load_ext glm_jupyter` in it "
+    "(a kernel started before glm-jupyter was installed needs a restart first)."
+)
+
+
+class Refused(Exception):
+    """The request never reached a kernel that serves completions."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def kernel_endpoint(manager: Any, kernel_id: str) -> tuple[int, str]:
+    """The port and token the kernel announced beside its connection file."""
+    if kernel_id not in manager:  # only ids of this server's kernels name a file
+        raise Refused(404, "No such kernel.")
+    where = Path(manager.connection_dir) / COMPLETION_ENDPOINT.format(kernel=kernel_id)
+    try:
+        endpoint = json.loads(where.read_text("utf-8"))
+        return int(endpoint["port"]), str(endpoint["token"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise Refused(409, NO_SERVICE) from None
+
+
+@dataclass
+class _Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    token: str
+
+    def usable(self) -> bool:
+        # A kernel that restarted or went away has closed its end: the reader saw the EOF.
+        return not (self.reader.at_eof() or self.writer.is_closing())
+
+
+async def _connect(manager: Any, kernel_id: str) -> _Connection:
+    port, token = kernel_endpoint(manager, kernel_id)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        raise Refused(409, NO_SERVICE) from None
+    return _Connection(reader, writer, token)
+
+
+class KernelConnections:
+    """The server's connections to its kernels' completion endpoints, each kernel's next one
+    opened ahead of its request."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+        self._ahead: dict[str, asyncio.Task[_Connection]] = {}
+
+    async def take(self, kernel_id: str) -> _Connection:
+        """A connection to the kernel's endpoint (the one opened ahead, when it is still
+        good); the kernel's next one starts opening."""
+        for gone in [k for k in self._ahead if k not in self.manager]:
+            self._drop(self._ahead.pop(gone))
+        ahead = self._ahead.pop(kernel_id, None)
+        if kernel_id in self.manager:
+            task = asyncio.ensure_future(_connect(self.manager, kernel_id))
+            task.add_done_callback(_quiet)
+            self._ahead[kernel_id] = task
+        if ahead is not None:
+            with contextlib.suppress(Refused):
+                connection = await ahead
+                if connection.usable():
+                    return connection
+                connection.writer.close()
+        return await _connect(self.manager, kernel_id)
+
+    def close(self) -> None:
+        """Close the connections opened ahead."""
+        for task in self._ahead.values():
+            self._drop(task)
+        self._ahead.clear()
+
+    @staticmethod
+    def _drop(task: asyncio.Task[_Connection]) -> None:
+        if task.done() and not task.cancelled() and task.exception() is None:
+            task.result().writer.close()
+        task.cancel()
+
+
+def _quiet(task: asyncio.Task[_Connection]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a kernel without the service is no error to log
+
+
+class Upstream:
+    """A connection to a kernel's completion endpoint carrying one request; closing it is how
+    the kernel learns the answer is no longer wanted (it closes the model's stream then)."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._reader = connection.reader
+        self._writer: asyncio.StreamWriter | None = connection.writer
+        self.status = 0
+
+    @classmethod
+    async def open(
+        cls, connections: KernelConnections, data: Mapping[str, Any], path: str
+    ) -> Upstream:
+        """Send `data`'s fields to `path` (`/complete` or `/edit`) of the kernel it names, and
+        read the answer's status line."""
+        kernel_id = str(data.get("kernel_id", ""))
+        body = json.dumps({k: data[k] for k in FORWARDED if k in data}).encode()
+        connection = await connections.take(kernel_id)
+        try:
+            return await cls._send(connection, path, body)
+        except Refused:  # the connection went stale unseen (a restart): one more, new
+            return await cls._send(await _connect(connections.manager, kernel_id), path, body)
+
+    @classmethod
+    async def _send(cls, connection: _Connection, path: str, body: bytes) -> Upstream:
+        upstream = cls(connection)
+        try:
+            connection.writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+                + f"Authorization: Bearer {connection.token}\r\n".encode()
+                + f"Content-Length: {len(body)}\r\nContent-Type: application/json\r\n".encode()
+                + b"Connection: close\r\n\r\n"
+                + body
+            )
+            await connection.writer.drain()
+            head = await connection.reader.readuntil(b"\r\n\r\n")
+            upstream.status = int(head.split(b" ", 2)[1])
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            upstream.close()
+            raise Refused(409, NO_SERVICE) from None
+        except BaseException:
+            upstream.close()
+            raise
+        return upstream
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The answer's body as it arrives (newline-delimited JSON), until the kernel is done."""
+        while self._writer is not None:
+            chunk = await self._reader.read(65536)
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        """Drop the connection (at once: the kernel stops the model's stream)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
