@@ -191,6 +191,8 @@ class CompletionService:
                 if not pending:  # runs when the pieces stop coming without a wait
                     loop.call_soon(flush)
                 pending.append(json.dumps(piece).encode() + b"\n")
+                if piece.get("done"):  # the last that matters: the stream's end is read after
+                    flush()
         except GLMError as exc:
             pending.append(json.dumps({"error": str(exc)}).encode() + b"\n")
         flush()

@@ -112,6 +112,19 @@ export function fold(
   return { text };
 }
 
+/**
+ * Count a completion in the status bar once the page is idle: the ghost text's frame comes
+ * first, and the status bar's re-render would hold it back.
+ */
+function countLater(kernelId: string, totals: unknown): void {
+  const count = (): void => assistUsage.record(kernelId, 'completions', totals);
+  if (typeof requestIdleCallback === 'function') {
+    requestIdleCallback(count, { timeout: 500 });
+  } else {
+    setTimeout(count, 0);
+  }
+}
+
 /** The GLM inline completion provider. */
 export class GlmInlineProvider implements IInlineCompletionProvider {
   readonly identifier = 'glm-jupyter';
@@ -165,7 +178,7 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
       return { items: [{ insertText: text, error: { message: last.error } }] };
     }
     if (last?.done) {
-      assistUsage.record(kernel.id, 'completions', last.session);
+      countLater(kernel.id, last.session);
     }
     if (last || first.done) {
       return { items: [{ insertText: last?.insert ?? text }] };
@@ -192,7 +205,7 @@ export class GlmInlineProvider implements IInlineCompletionProvider {
           return;
         }
         if (last?.done) {
-          assistUsage.record(stream.kernelId, 'completions', last.session);
+          countLater(stream.kernelId, last.session);
           yield {
             response: { insertText: last.insert ?? text, isIncomplete: false, token }
           };
