@@ -108,5 +108,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    """The Jupyter server part: `/glm/complete`, which forwards inline completions to a kernel."""
+    """The Jupyter server part: the completion socket and `/glm/complete`, which forward inline
+    completions to a kernel."""
     return [{"module": "glm_jupyter.server"}]

@@ -3,10 +3,11 @@ on a thread and event loop of its own, so completions come while a cell runs (th
 own channels wait for it), and they know the live kernel's names because they run in its
 process.
 
-The Jupyter server's `/glm/complete` (`glm_jupyter.server`) forwards the browser's requests
-here; it finds the port and a random token in `glm-complete-<kernel id>.json` beside the
-kernel's connection file (mode 0600, removed when the kernel exits). One request is one
-streamed completion, answered as newline-delimited JSON: `{"text": ...}` pieces, then
+The Jupyter server (`glm_jupyter.server`: its completion socket, `/glm/complete`, `/glm/edit`)
+forwards the browser's requests here; it finds the port and a random token in
+`glm-complete-<kernel id>.json` beside the kernel's connection file (mode 0600, removed when
+the kernel exits). One request is one streamed completion, answered as newline-delimited
+JSON: `{"text": ...}` pieces, then
 `{"done": true, "usage": ..., "session": ...}` (the session: this kernel's totals of that
 kind, for the status bar) or `{"error": ...}`. When the caller closes its connection
 (the person typed on), the model's stream is closed at once, so an abandoned completion costs
