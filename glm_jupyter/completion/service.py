@@ -109,6 +109,8 @@ class CompletionService:
             self._loop.run_forever()
         finally:
             server.close()
+            for client in self._clients.values():  # their kept-alive model connections
+                self._loop.run_until_complete(client.aclose())
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -216,7 +218,9 @@ class CompletionService:
         endpoint = pipeline.endpoint(s)
         client = self._clients.get(endpoint)
         if client is None:  # one per endpoint: a new client costs tens of ms (its SSL context)
-            client = AsyncClient(endpoint, transport=pipeline.async_transport)
+            client = AsyncClient(
+                endpoint, transport=pipeline.async_transport, reuse_connections=True
+            )
             self._clients[endpoint] = client
         text, usage, finished, counted = "", None, False, False
         events = client.stream(payload, dialect=dialect)

@@ -8,7 +8,7 @@ import json
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .upstream import KernelConnections, Refused, Upstream
+from .upstream import KernelConnections, Upstream
 
 
 class CompleteHandler(APIHandler):
@@ -31,9 +31,9 @@ class CompleteHandler(APIHandler):
             data = {}
         try:
             upstream = await Upstream.open(self.connections, data, self.kernel_path)
-        except Refused as refused:
-            self.set_status(refused.status)
-            self.finish({"error": str(refused)})
+        except web.HTTPError as refused:
+            self.set_status(refused.status_code)
+            self.finish({"error": refused.reason})
             return
         self._upstream = upstream
         # Tornado keeps Nagle's algorithm on until a response finishes, so each streamed

@@ -27,7 +27,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from .upstream import KernelConnections, Refused, Upstream
+from .upstream import KernelConnections, Upstream
 
 
 class CompletionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
@@ -83,8 +83,8 @@ class CompletionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     async def _relay(self, rid: int, data: dict[str, Any]) -> None:
         try:
             upstream = await Upstream.open(self.connections, data, self.kernel_path)
-        except Refused as refused:
-            self._send({"id": rid, "status": refused.status, "error": str(refused)})
+        except web.HTTPError as refused:
+            self._send({"id": rid, "status": refused.status_code, "error": refused.reason})
             return
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         try:

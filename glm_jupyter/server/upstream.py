@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tornado import web
+
 from ..config.paths import COMPLETION_ENDPOINT
 
 FORWARDED = ("prefix", "suffix", "cells", "source", "instruction")
@@ -25,24 +27,22 @@ NO_SERVICE = (
 )
 
 
-class Refused(Exception):
-    """The request never reached a kernel that serves completions."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+def refused(status: int, message: str) -> web.HTTPError:
+    """The request never reached a kernel that serves completions: `status`, and `reason`
+    saying why."""
+    return web.HTTPError(status, reason=message)
 
 
 def kernel_endpoint(manager: Any, kernel_id: str) -> tuple[int, str]:
     """The port and token the kernel announced beside its connection file."""
     if kernel_id not in manager:  # only ids of this server's kernels name a file
-        raise Refused(404, "No such kernel.")
+        raise refused(404, "No such kernel.")
     where = Path(manager.connection_dir) / COMPLETION_ENDPOINT.format(kernel=kernel_id)
     try:
         endpoint = json.loads(where.read_text("utf-8"))
         return int(endpoint["port"]), str(endpoint["token"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise Refused(409, NO_SERVICE) from None
+        raise refused(409, NO_SERVICE) from None
 
 
 @dataclass
@@ -61,7 +61,7 @@ async def _connect(manager: Any, kernel_id: str) -> _Connection:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
-        raise Refused(409, NO_SERVICE) from None
+        raise refused(409, NO_SERVICE) from None
     return _Connection(reader, writer, token)
 
 
@@ -84,7 +84,7 @@ class KernelConnections:
             task.add_done_callback(_quiet)
             self._ahead[kernel_id] = task
         if ahead is not None:
-            with contextlib.suppress(Refused):
+            with contextlib.suppress(web.HTTPError):
                 connection = await ahead
                 if connection.usable():
                     return connection
@@ -129,7 +129,7 @@ class Upstream:
         connection = await connections.take(kernel_id)
         try:
             return await cls._send(connection, path, body)
-        except Refused:  # the connection went stale unseen (a restart): one more, new
+        except web.HTTPError:  # the connection went stale unseen (a restart): one more, new
             return await cls._send(await _connect(connections.manager, kernel_id), path, body)
 
     @classmethod
@@ -148,7 +148,7 @@ class Upstream:
             upstream.status = int(head.split(b" ", 2)[1])
         except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
             upstream.close()
-            raise Refused(409, NO_SERVICE) from None
+            raise refused(409, NO_SERVICE) from None
         except BaseException:
             upstream.close()
             raise

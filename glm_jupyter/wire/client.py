@@ -348,12 +348,19 @@ class Client:
 
 
 class AsyncClient:
-    """Asynchronous streaming client for the kernel's event loop; `transport=` for tests."""
+    """Asynchronous streaming client for the kernel's event loop; `transport=` for tests.
+    `reuse_connections`: for a client that lives as long as its loop (the completion service):
+    a pooled connection left behind when a short-lived loop ends would never be closed."""
 
     def __init__(
-        self, endpoint: Endpoint, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        endpoint: Endpoint,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        reuse_connections: bool = False,
     ) -> None:
         self.endpoint = endpoint
+        self._reuse = reuse_connections
         self._http = httpx.AsyncClient(transport=transport, **endpoint.httpx_options())
 
     async def stream(
@@ -384,6 +391,8 @@ class AsyncClient:
                             if not ex.done:  # then read to the end, as `Client.stream` does
                                 for event in ex.checked(ex.chunk(data)):
                                     yield event
+                                if ex.done and not self._reuse:
+                                    break
                         for event in ex.checked(ex.end()):
                             yield event
                         return

@@ -818,7 +818,7 @@ def test_streams_in_a_row_share_one_connection(mode: str, simulator: Any) -> Non
     else:
 
         async def main() -> None:
-            async with AsyncClient(ep) as client:
+            async with AsyncClient(ep, reuse_connections=True) as client:
                 for _ in range(3):
                     texts.append(content_of([e async for e in client.stream(PAYLOAD)])[1])
 
