@@ -73,9 +73,9 @@ class KernelConnections:
         self.manager = manager
         self._ahead: dict[str, asyncio.Task[_Connection]] = {}
 
-    async def take(self, kernel_id: str) -> _Connection:
-        """A connection to the kernel's endpoint (the one opened ahead, when it is still
-        good); the kernel's next one starts opening."""
+    async def take(self, kernel_id: str) -> tuple[_Connection, bool]:
+        """A connection to the kernel's endpoint, and whether it is the one opened ahead (it
+        may have gone stale unseen); the kernel's next one starts opening."""
         for gone in [k for k in self._ahead if k not in self.manager]:
             self._drop(self._ahead.pop(gone))
         ahead = self._ahead.pop(kernel_id, None)
@@ -87,9 +87,9 @@ class KernelConnections:
             with contextlib.suppress(web.HTTPError):
                 connection = await ahead
                 if connection.usable():
-                    return connection
+                    return connection, True
                 connection.writer.close()
-        return await _connect(self.manager, kernel_id)
+        return await _connect(self.manager, kernel_id), False
 
     def close(self) -> None:
         """Close the connections opened ahead."""
@@ -126,10 +126,12 @@ class Upstream:
         read the answer's status line."""
         kernel_id = str(data.get("kernel_id", ""))
         body = json.dumps({k: data[k] for k in FORWARDED if k in data}).encode()
-        connection = await connections.take(kernel_id)
+        connection, ahead = await connections.take(kernel_id)
+        if not ahead:
+            return await cls._send(connection, path, body)
         try:
             return await cls._send(connection, path, body)
-        except web.HTTPError:  # the connection went stale unseen (a restart): one more, new
+        except web.HTTPError:  # it went stale unseen (a restart): one more, new
             return await cls._send(await _connect(connections.manager, kernel_id), path, body)
 
     @classmethod
