@@ -94,6 +94,24 @@ async def _frames_until_over(ws: WebSocketClientConnection, rid: int) -> list[di
             return frames
 
 
+def _ask(server: Server, *messages: str | dict[str, Any]) -> list[dict[str, Any]]:
+    """Send `messages` over a new socket (a dict as JSON, a str as it is) and return the frames
+    about the last one's completion, to its end or refusal; the socket is closed after."""
+
+    async def main() -> list[dict[str, Any]]:
+        ws = await _connect(server)
+        try:
+            for message in messages:
+                await ws.write_message(message if isinstance(message, str) else json.dumps(message))
+            last = messages[-1]
+            assert isinstance(last, dict)
+            return await _frames_until_over(ws, int(last["id"]))
+        finally:
+            await _close(ws)
+
+    return asyncio.run(main())
+
+
 def _pieces(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     text = "".join(f.get("data", "") for f in frames)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -123,17 +141,7 @@ async def _until_closed(server: Server, marker: str) -> str:
 
 
 def test_a_completion_streams_over_the_socket(server: Server, kernel_id: str) -> None:
-    async def main() -> list[dict[str, Any]]:
-        ws = await _connect(server)
-        try:
-            await ws.write_message(
-                json.dumps({"id": 7, "kernel_id": kernel_id, "prefix": "total = "})
-            )
-            return await _frames_until_over(ws, 7)
-        finally:
-            await _close(ws)
-
-    frames = asyncio.run(main())
+    frames = _ask(server, {"id": 7, "kernel_id": kernel_id, "prefix": "total = "})
     assert frames[-1] == {"id": 7, "end": True}
     pieces = _pieces(frames)
     assert "".join(p.get("text", "") for p in pieces) == ANSWER
@@ -192,16 +200,9 @@ def test_a_cancel_or_a_closed_socket_closes_the_model_stream(
 
 
 def test_refusals_say_why(server: Server, kernel_id: str) -> None:
-    async def main() -> list[dict[str, Any]]:
-        ws = await _connect(server)
-        try:
-            await ws.write_message("not json")  # nothing to answer to: ignored
-            await ws.write_message(json.dumps({"id": 3, "kernel_id": "nope", "prefix": "x"}))
-            return await _frames_until_over(ws, 3)
-        finally:
-            await _close(ws)
-
-    assert asyncio.run(main()) == [{"id": 3, "status": 404, "error": "No such kernel."}]
+    # A frame that is no request has nothing to answer to: it is ignored.
+    frames = _ask(server, "not json", {"id": 3, "kernel_id": "nope", "prefix": "x"})
+    assert frames == [{"id": 3, "status": 404, "error": "No such kernel."}]
 
     async def without_login() -> int:
         try:
@@ -217,17 +218,10 @@ def test_refusals_say_why(server: Server, kernel_id: str) -> None:
 def test_completions_come_after_the_kernel_restarts(server: Server, kernel_id: str) -> None:
     # The server holds a connection opened ahead to the old kernel process; after the restart
     # it is stale, and the completion goes over a new one to the new process.
-    async def complete(rid: int) -> list[dict[str, Any]]:
-        ws = await _connect(server)
-        try:
-            await ws.write_message(
-                json.dumps({"id": rid, "kernel_id": kernel_id, "prefix": "after = "})
-            )
-            return _pieces(await _frames_until_over(ws, rid))
-        finally:
-            await _close(ws)
+    def complete(rid: int) -> list[dict[str, Any]]:
+        return _pieces(_ask(server, {"id": rid, "kernel_id": kernel_id, "prefix": "after = "}))
 
-    assert asyncio.run(complete(1))[-1]["insert"] == ANSWER
+    assert complete(1)[-1]["insert"] == ANSWER
     restarted = httpx.post(
         f"{server.url}/api/kernels/{kernel_id}/restart",
         params={"token": server.token},
@@ -235,7 +229,7 @@ def test_completions_come_after_the_kernel_restarts(server: Server, kernel_id: s
     )
     restarted.raise_for_status()
     _load_extension(server, kernel_id)
-    assert asyncio.run(complete(2))[-1]["insert"] == ANSWER
+    assert complete(2)[-1]["insert"] == ANSWER
 
 
 def test_the_http_door_refuses_a_kernel_without_the_service(server: Server) -> None:
