@@ -81,6 +81,19 @@ def test_list_in_list_out_aligned_when_answers_come_out_of_order(
     assert sorted(_asked(sim)) == ["Name a", "Name b", "Name c", "Name d"]
 
 
+def test_a_batch_keeps_its_connections_for_the_next_items(simulator: Any, point: Any) -> None:
+    # Each item over a new connection would pay a TCP (and, to a provider, TLS) handshake; the
+    # pool is as large as the concurrency and its connections serve item after item.
+    sim = simulator({"default": {"content": "Hello there."}})
+    point(sim)
+    items = [f"item {i}" for i in range(12)]
+    result = glm_jupyter.map("Echo {item}", items, concurrency=2, progress=False)
+    assert len(result) == 12
+    assert result.attrs["glm_errors"] == {}
+    ports = {r["peer_port"] for r in sim.requests if r["method"] == "POST"}
+    assert len(ports) <= 2, f"{len(ports)} connections for 12 items at concurrency 2"
+
+
 def test_prompt_without_placeholder_gets_the_item_appended(simulator: Any, point: Any) -> None:
     sim = simulator()
     point(sim)
