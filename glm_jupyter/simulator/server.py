@@ -8,6 +8,7 @@ import select
 import socket
 import socketserver
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
@@ -350,7 +351,29 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], session: Session) -> None:
         self.session = session
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._open: set[socket.socket] = set()  # the connections being served
+        self._open_lock = threading.Lock()
         super().__init__(address, SimulatorHandler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, known as open while it is served."""
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def server_close(self) -> None:
+        """Stop listening and end the connections still open, as a server process that exits
+        does: a client's kept-alive connection must not keep talking to a stopped server."""
+        super().server_close()
+        with self._open_lock:
+            still_open = list(self._open)
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (a stopped stream, a closed pool) is normal here, not news."""

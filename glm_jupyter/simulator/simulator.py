@@ -76,7 +76,8 @@ class Simulator:
         self._session.set_scenario(load_scenario(scenario))
 
     def close(self) -> None:
-        """Stop serving and release the port; calling it again does nothing."""
+        """Stop serving, release the port and end the connections still open (as a server that
+        exits does); calling it again does nothing."""
         if self._closed:
             return
         self._closed = True

@@ -798,3 +798,16 @@ def test_openrouter_tool_call_deltas_carry_null_content(client: httpx.Client) ->
     calls = [d for d in deltas(chunks) if "tool_calls" in d]
     assert calls
     assert all(d["content"] is None and d["role"] == "assistant" for d in calls)
+
+
+def test_closing_ends_the_kept_alive_connections() -> None:
+    # A server that exits takes its connections with it: a client's pooled connection must not
+    # go on being answered by a stopped simulator (a notebook stops one to show the error).
+    sim = Simulator({"default": {"content": "Hi."}})
+    with httpx.Client() as client:
+        body = {"model": "glm-5", "messages": [{"role": "user", "content": "hi"}]}
+        url = sim.base_url + "/chat/completions"
+        assert client.post(url, json=body).status_code == 200
+        sim.close()
+        with pytest.raises(httpx.TransportError):
+            client.post(url, json=body)
