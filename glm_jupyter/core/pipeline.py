@@ -34,6 +34,16 @@ if TYPE_CHECKING:  # httpx costs ~100 ms to import: only when the first request 
     from .guard import PolicyGuard
 
 
+async def _closed_with(clients: dict[Endpoint, AsyncClient]) -> AsyncGenerator[None, None]:
+    """Started once on a loop, it closes `clients` when the loop shuts its async generators
+    down (`asyncio.run` does, before closing it): their kept connections end with the loop."""
+    try:
+        yield
+    finally:
+        for client in list(clients.values()):
+            await client.aclose()
+
+
 async def receive(
     stream: AsyncGenerator[Event, None], reply: Reply, renderer: Renderer | None = None
 ) -> None:
@@ -72,6 +82,10 @@ class Pipeline:
         self._clients: dict[Endpoint, Client] = {}
         # Per event loop: a loop that is gone takes its clients with it (asyncio.run per call).
         self._async_clients: weakref.WeakKeyDictionary[Any, dict[Endpoint, AsyncClient]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Per event loop, what closes its clients when the loop shuts down (`_closed_with`).
+        self._closers: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -180,13 +194,20 @@ class Pipeline:
         import asyncio  # only the kernel path needs it; terminal start-up stays lean
 
         self.admit(turn.settings)
-        clients = self._async_clients.setdefault(asyncio.get_running_loop(), {})
+        loop = asyncio.get_running_loop()
+        clients = self._async_clients.get(loop)
+        if clients is None:
+            clients = self._async_clients[loop] = {}
+            closer = self._closers[loop] = _closed_with(clients)
+            await anext(closer)
         client = clients.get(turn.endpoint)
         if client is None:
             from ..wire.client import AsyncClient
 
+            # Connections kept for the next turn: each agent step or `%%glm` turn would pay a
+            # new TCP and TLS handshake otherwise. They close when the loop shuts down.
             client = clients[turn.endpoint] = AsyncClient(
-                turn.endpoint, transport=self.async_transport
+                turn.endpoint, transport=self.async_transport, reuse_connections=True
             )
         reply, renderer = turn.reply, turn.renderer
         renderer.start(reply)

@@ -828,6 +828,37 @@ def test_streams_in_a_row_share_one_connection(mode: str, simulator: Any) -> Non
     assert len(ports) == 1, ports
 
 
+def test_async_turns_on_one_loop_share_a_connection_that_ends_with_the_loop(
+    simulator: Any,
+) -> None:
+    # `%%glm` in a kernel and every agent step go this way: without the connection kept, each
+    # would open a new TCP (and, to a provider, TLS) connection.
+    import gc
+    import warnings
+
+    from glm_jupyter import Session
+    from glm_jupyter.config.settings import GLM
+    from glm_jupyter.core.request import Request
+
+    sim = simulator({"default": {"content": "Hello there."}})
+    env = {"GLM_PROVIDER": "zai", "GLM_BASE_URL": sim.base_url, "GLM_API_KEY": KEY}
+    session = Session(config=GLM(renderer="terminal"), env=env)
+
+    async def main() -> list[str]:
+        return [(await session.ask_async(Request("hi"))).content.text for _ in range(3)]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # a second loop gets connections of its own
+            assert asyncio.run(main()) == ["Hello there."] * 3
+        gc.collect()  # a connection left open would warn as its transport is collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    ports = [r["peer_port"] for r in sim.requests if r["method"] == "POST"]
+    assert len(set(ports[:3])) == 1, ports
+    assert len(set(ports[3:])) == 1, ports
+    assert ports[0] != ports[3]  # the first loop's connection was closed with it
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_what_follows_done_is_read_and_ignored(mode: str) -> None:
     body = ZAI_STREAM + b'data: {"choices": [{"delta": {"content": "late"}}]}\n\n'
