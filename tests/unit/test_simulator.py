@@ -595,6 +595,11 @@ def test_routes_models_and_control_endpoints(client: httpx.Client) -> None:
         entry = {m["id"]: m for m in models["data"]}["z-ai/glm-5.3"]
         assert entry["context_length"] == 1_048_576
         assert entry["pricing"]["prompt"] == "0.0000014"
+        assert client.get(f"{sim.url}/nowhere").status_code == 404
+        log = client.get(f"{sim.url}/_simulator/requests").json()
+        assert [e["path"] for e in log] == ["/api/paas/v4/chat/completions", "/v1/models"]
+        assert client.post(f"{sim.url}/_simulator/reset").json() == {"ok": True}
+        assert sim.requests == []
         with Simulator() as zsim:  # Z.ai's listing: ids only
             zai = client.get(f"{zsim.base_url}/models").json()
         assert zai["object"] == "list"
@@ -603,11 +608,6 @@ def test_routes_models_and_control_endpoints(client: httpx.Client) -> None:
     with Simulator(dialect="vllm") as local:
         served = client.get(f"{local.base_url}/models").json()["data"]
         assert [m["id"] for m in served] == ["zai-org/GLM-4.7-Flash"]  # the one it was started with
-        assert client.get(f"{sim.url}/nowhere").status_code == 404
-        log = client.get(f"{sim.url}/_simulator/requests").json()
-        assert [e["path"] for e in log] == ["/api/paas/v4/chat/completions", "/v1/models"]
-        assert client.post(f"{sim.url}/_simulator/reset").json() == {"ok": True}
-        assert sim.requests == []
 
 
 def test_bad_request_bodies_get_a_string_code(client: httpx.Client) -> None:
