@@ -135,15 +135,23 @@ def _posts(sim: Any, marker: str) -> list[dict[str, Any]]:
     ]
 
 
+def _new_page(chromium: Any) -> Any:
+    """A page the size of a laptop screen, waiting as long as the browser tests do."""
+    from tests.browser.lab import PAGE_WAIT_MS
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 960})
+    page.set_default_timeout(PAGE_WAIT_MS)
+    return page
+
+
 def _keystroke_to_ghost(
     chromium: Any, server: Any, name: str, rounds: int, script: str
 ) -> list[float]:
     """Ms from the last keystroke to the ghost text painted, `rounds` times (after two to warm
     up), in a new page of notebook `name` whose DataFrame cell has run."""
-    from tests.browser.lab import PAGE_WAIT_MS, run_cell, select_cell, start_notebook, wait_idle
+    from tests.browser.lab import run_cell, select_cell, start_notebook, wait_idle
 
-    page = chromium.new_page(viewport={"width": 1280, "height": 960})
-    page.set_default_timeout(PAGE_WAIT_MS)
+    page = _new_page(chromium)
     page.add_init_script(GHOST_PROBE + script)
     start_notebook(page, server, name, FRAME, "")
     run_cell(page, 1)
@@ -166,11 +174,10 @@ def _cancel_times(chromium: Any, server: Any, rounds: int) -> tuple[list[float],
     how many superseded requests were left open."""
     import time
 
-    from tests.browser.lab import PAGE_WAIT_MS, select_cell, start_notebook
+    from tests.browser.lab import select_cell, start_notebook
 
     sim = server.sim
-    page = chromium.new_page(viewport={"width": 1280, "height": 960})
-    page.set_default_timeout(PAGE_WAIT_MS)
+    page = _new_page(chromium)
     start_notebook(page, server, "cancel.ipynb", "")
     select_cell(page, 1)
     page.keyboard.press("Enter")

@@ -80,14 +80,11 @@ class Pipeline:
         self.transport = transport
         self.async_transport = async_transport
         self._clients: dict[Endpoint, Client] = {}
-        # Per event loop: a loop that is gone takes its clients with it (asyncio.run per call).
-        self._async_clients: weakref.WeakKeyDictionary[Any, dict[Endpoint, AsyncClient]] = (
-            weakref.WeakKeyDictionary()
-        )
-        # Per event loop, what closes its clients when the loop shuts down (`_closed_with`).
-        self._closers: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Per event loop: its clients, and what closes them when it shuts down (`_closed_with`);
+        # a loop that is gone takes both with it (asyncio.run per call).
+        self._async_clients: weakref.WeakKeyDictionary[
+            Any, tuple[dict[Endpoint, AsyncClient], AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def ledger(self) -> UsageLedger:
@@ -195,11 +192,11 @@ class Pipeline:
 
         self.admit(turn.settings)
         loop = asyncio.get_running_loop()
-        clients = self._async_clients.get(loop)
-        if clients is None:
-            clients = self._async_clients[loop] = {}
-            closer = self._closers[loop] = _closed_with(clients)
-            await anext(closer)
+        if loop not in self._async_clients:
+            clients: dict[Endpoint, AsyncClient] = {}
+            self._async_clients[loop] = clients, _closed_with(clients)
+            await anext(self._async_clients[loop][1])
+        clients = self._async_clients[loop][0]
         client = clients.get(turn.endpoint)
         if client is None:
             from ..wire.client import AsyncClient
