@@ -2,16 +2,20 @@
 streamed answer, as both of the server's front doors (HTTP and the WebSocket) forward it.
 
 Each request has a connection of its own, since closing it is how the kernel learns that the
-answer is no longer wanted. A kernel's next connection is opened as soon as one is taken, so a
-completion does not wait for a TCP connection to be set up and accepted.
+answer is no longer wanted. A kernel's next connection is opened a moment after a request to it
+ends, so the next completion does not wait for a TCP connection to be set up and accepted, and
+setting one up never competes with an answer on its way: opened as a request went out, it cost
+that completion several milliseconds on a 2-core machine (the server, the kernel and the
+browser all wanted the cores at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from tornado import web
 from ..config.paths import COMPLETION_ENDPOINT
 
 FORWARDED = ("prefix", "suffix", "cells", "source", "instruction")
+AHEAD_PAUSE_S = 0.1  # after a request ends: the page is still drawing its answer
 NO_SERVICE = (
     "This kernel does not serve glm-jupyter completions: run `%load_ext glm_jupyter` in it "
     "(a kernel started before glm-jupyter was installed needs a restart first)."
@@ -67,22 +72,22 @@ async def _connect(manager: Any, kernel_id: str) -> _Connection:
 
 class KernelConnections:
     """The server's connections to its kernels' completion endpoints, each kernel's next one
-    opened ahead of its request."""
+    opened ahead, a moment after a request to it ends."""
 
     def __init__(self, manager: Any) -> None:
         self.manager = manager
         self._ahead: dict[str, asyncio.Task[_Connection]] = {}
+        self._pauses: dict[str, asyncio.TimerHandle] = {}
 
     async def take(self, kernel_id: str) -> tuple[_Connection, bool]:
         """A connection to the kernel's endpoint, and whether it is the one opened ahead (it
-        may have gone stale unseen); the kernel's next one starts opening."""
+        may have gone stale unseen)."""
         for gone in [k for k in self._ahead if k not in self.manager]:
             self._drop(self._ahead.pop(gone))
+        pause = self._pauses.pop(kernel_id, None)
+        if pause is not None:
+            pause.cancel()  # a request sooner than the pause: it connects now
         ahead = self._ahead.pop(kernel_id, None)
-        if kernel_id in self.manager:
-            task = asyncio.ensure_future(_connect(self.manager, kernel_id))
-            task.add_done_callback(_quiet)
-            self._ahead[kernel_id] = task
         if ahead is not None:
             with contextlib.suppress(web.HTTPError):
                 connection = await ahead
@@ -91,11 +96,29 @@ class KernelConnections:
                 connection.writer.close()
         return await _connect(self.manager, kernel_id), False
 
+    def open_ahead(self, kernel_id: str) -> None:
+        """Open the kernel's next connection after a pause (a request to it just ended)."""
+        if kernel_id in self.manager and not (
+            kernel_id in self._ahead or kernel_id in self._pauses
+        ):
+            loop = asyncio.get_running_loop()
+            self._pauses[kernel_id] = loop.call_later(AHEAD_PAUSE_S, self._open, kernel_id)
+
     def close(self) -> None:
         """Close the connections opened ahead."""
+        for pause in self._pauses.values():
+            pause.cancel()
+        self._pauses.clear()
         for task in self._ahead.values():
             self._drop(task)
         self._ahead.clear()
+
+    def _open(self, kernel_id: str) -> None:
+        del self._pauses[kernel_id]
+        if kernel_id in self.manager:
+            task = asyncio.ensure_future(_connect(self.manager, kernel_id))
+            task.add_done_callback(_quiet)
+            self._ahead[kernel_id] = task
 
     @staticmethod
     def _drop(task: asyncio.Task[_Connection]) -> None:
@@ -116,6 +139,7 @@ class Upstream:
     def __init__(self, connection: _Connection) -> None:
         self._reader = connection.reader
         self._writer: asyncio.StreamWriter | None = connection.writer
+        self._ended: Callable[[], None] | None = None  # once a request went through
         self.status = 0
 
     @classmethod
@@ -127,12 +151,15 @@ class Upstream:
         kernel_id = str(data.get("kernel_id", ""))
         body = json.dumps({k: data[k] for k in FORWARDED if k in data}).encode()
         connection, ahead = await connections.take(kernel_id)
-        if not ahead:
-            return await cls._send(connection, path, body)
         try:
-            return await cls._send(connection, path, body)
-        except web.HTTPError:  # it went stale unseen (a restart): one more, new
-            return await cls._send(await _connect(connections.manager, kernel_id), path, body)
+            upstream = await cls._send(connection, path, body)
+        except web.HTTPError:
+            if not ahead:
+                raise
+            # It went stale unseen (a restart): one more, new.
+            upstream = await cls._send(await _connect(connections.manager, kernel_id), path, body)
+        upstream._ended = functools.partial(connections.open_ahead, kernel_id)
+        return upstream
 
     @classmethod
     async def _send(cls, connection: _Connection, path: str, body: bytes) -> Upstream:
@@ -170,3 +197,5 @@ class Upstream:
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.close()
+            if self._ended is not None:
+                self._ended()
